@@ -1,0 +1,90 @@
+"""Portal users, their role, and the mapping user -> (VOS server, VOS account)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from telephony.models import MONEY, VosAccount
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    RESELLER = "reseller", _("Reseller")
+    STAFF = "staff", _("Staff")
+
+
+class Profile(models.Model):
+    """One per portal user.
+
+    A customer maps to their own VOS account; a reseller to their agent account (their
+    customers are the VOS accounts whose agentAccount is it). Staff need no account.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    vos_account = models.ForeignKey(
+        VosAccount,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="profiles",
+        verbose_name=_("VOS account"),
+    )
+    language = models.CharField(
+        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    low_balance_threshold = models.DecimalField(
+        _("low-balance threshold"), null=True, blank=True, **MONEY
+    )
+    # Alert state: set when an alert for the current crossing was sent; cleared (re-armed)
+    # once the balance is back above the threshold.
+    low_balance_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    # Reseller settings (ignored for other roles).
+    topup_cap_per_transaction = models.DecimalField(
+        _("top-up cap per transaction"), default=Decimal("500"), **MONEY
+    )
+    topup_cap_per_day = models.DecimalField(_("top-up cap per day"), default=Decimal("2000"), **MONEY)
+    prepaid = models.BooleanField(
+        _("prepaid reseller"),
+        default=False,
+        help_text=_("A top-up also debits the reseller's own VOS account by the same amount."),
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+    @property
+    def threshold(self) -> Decimal:
+        if self.low_balance_threshold is not None:
+            return self.low_balance_threshold
+        return Decimal(settings.LOW_BALANCE_DEFAULT)
+
+
+class Invitation(models.Model):
+    """An e-mailed, signed, expiring link to set a password for a new portal login."""
+
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    vos_account = models.ForeignKey(VosAccount, on_delete=models.CASCADE, null=True, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.email

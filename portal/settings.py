@@ -1,0 +1,355 @@
+"""Portal settings, read from the environment (django-environ).
+
+Every variable is listed in README.md ("Configuration") and in .env.example.
+A bad value stops the process at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+_env_file = Path(os.environ.get("PORTAL_ENV_FILE", BASE_DIR / ".env"))
+if _env_file.is_file():
+    env.read_env(str(_env_file))
+
+TESTING = "pytest" in sys.modules or os.environ.get("PORTAL_TESTING") == "1"
+
+
+def _read(name: str, cast, default=environ.Env.NOTSET):
+    """Read one variable; a value that does not parse names the variable."""
+    try:
+        return env.get_value(name, cast=cast, default=default)
+    except ImproperlyConfigured:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{name}: invalid value ({exc})") from exc
+
+
+def _secret(name: str) -> str | None:
+    """A secret from NAME or from the file named by NAME_FILE (Docker/K8s secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path} ({exc})") from exc
+    return _read(name, str, default=None)
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+DEBUG = _read("DEBUG", bool, default=False)
+
+SECRET_KEY = _secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "SECRET_KEY: required when DEBUG is off (set SECRET_KEY or SECRET_KEY_FILE)"
+        )
+    # Development only: one random key per checkout, kept under var/ so sessions survive restarts.
+    _key_file = VAR_DIR / "dev-secret-key"
+    if not _key_file.exists():
+        _key_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _key_file.read_text().strip()
+
+ALLOWED_HOSTS = _read(
+    "ALLOWED_HOSTS", list, default=["localhost", "127.0.0.1", "[::1]"] if DEBUG or TESTING else []
+)
+if not ALLOWED_HOSTS and not DEBUG:
+    raise ImproperlyConfigured("ALLOWED_HOSTS: required when DEBUG is off (comma-separated hosts)")
+CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", list, default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "portal",
+    "accounts",
+    "billing",
+    "telephony",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into a 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+try:
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+    }
+except (ImproperlyConfigured, KeyError, ValueError) as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL: invalid value ({exc})") from exc
+DATABASES["default"].setdefault("CONN_MAX_AGE", _read("CONN_MAX_AGE", int, default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server, the worker and beat share the demo database.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache, Celery ---------------------------------------------------------------------
+REDIS_URL = _read("REDIS_URL", str, default="") or ""
+if REDIS_URL:
+    _url("REDIS_URL", REDIS_URL, ("redis", "rediss", "unix"))
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+elif TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+else:
+    # Embedded defaults: no server needed. The file-system transport is shared by the web
+    # process and the worker through var/celery/; the cache (sync locks) through var/cache/.
+    _broker_dir = VAR_DIR / "celery"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = False
+
+# Intervals of the background jobs, in seconds (README "Background jobs").
+SYNC_DISCOVERY_INTERVAL = _read("SYNC_DISCOVERY_INTERVAL", int, default=3600)
+SYNC_BALANCES_INTERVAL = _read("SYNC_BALANCES_INTERVAL", int, default=60)
+SYNC_CDRS_INTERVAL = _read("SYNC_CDRS_INTERVAL", int, default=300)
+SYNC_PAYMENTS_INTERVAL = _read("SYNC_PAYMENTS_INTERVAL", int, default=3600)
+SYNC_RECONCILE_INTERVAL = _read("SYNC_RECONCILE_INTERVAL", int, default=180)
+SYNC_ALERTS_INTERVAL = _read("SYNC_ALERTS_INTERVAL", int, default=300)
+SYNC_REPORTS_HOUR = _read("SYNC_REPORTS_HOUR", int, default=2)
+SYNC_BALANCE_BATCH = _read("SYNC_BALANCE_BATCH", int, default=200)
+CDR_RETENTION_DAYS = _read("CDR_RETENTION_DAYS", int, default=400)
+
+CELERY_BEAT_SCHEDULE = {
+    "discovery": {
+        "task": "telephony.tasks.discovery_all",
+        "schedule": timedelta(seconds=SYNC_DISCOVERY_INTERVAL),
+    },
+    "balances": {
+        "task": "telephony.tasks.balances_all",
+        "schedule": timedelta(seconds=SYNC_BALANCES_INTERVAL),
+    },
+    "cdrs": {
+        "task": "telephony.tasks.cdrs_all",
+        "schedule": timedelta(seconds=SYNC_CDRS_INTERVAL),
+    },
+    "payments": {
+        "task": "telephony.tasks.pay_history_all",
+        "schedule": timedelta(seconds=SYNC_PAYMENTS_INTERVAL),
+    },
+    "reports": {
+        "task": "telephony.tasks.fee_reports_all",
+        "schedule": crontab(hour=SYNC_REPORTS_HOUR, minute=17),
+    },
+    "reconcile": {
+        "task": "billing.tasks.reconcile_unknown",
+        "schedule": timedelta(seconds=SYNC_RECONCILE_INTERVAL),
+    },
+    "alerts": {
+        "task": "telephony.tasks.low_balance_alerts",
+        "schedule": timedelta(seconds=SYNC_ALERTS_INTERVAL),
+    },
+    "retention": {
+        "task": "telephony.tasks.cdr_retention",
+        "schedule": crontab(hour=3, minute=41),
+    },
+}
+
+# --- VOS3000 ---------------------------------------------------------------------------------
+VOS_URL = _read("VOS_URL", str, default="") or ""
+if VOS_URL:
+    _url("VOS_URL", VOS_URL, ("http", "https"))
+VOS_SERVER_NAME = _read("VOS_SERVER_NAME", str, default="default")
+VOS_TIMEOUT = _read("VOS_TIMEOUT", float, default=10.0)
+VOS_CONNECT_TIMEOUT = _read("VOS_CONNECT_TIMEOUT", float, default=3.0)
+if VOS_TIMEOUT <= 0 or VOS_CONNECT_TIMEOUT <= 0:
+    raise ImproperlyConfigured("VOS_TIMEOUT / VOS_CONNECT_TIMEOUT: must be positive seconds")
+VOS_TIME_ZONE = _read("VOS_TIME_ZONE", str, default="UTC")
+# Page reads never wait on VOS longer than this; past it the last known figure is shown.
+VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
+
+# --- Money and display -----------------------------------------------------------------------
+PORTAL_CURRENCY = _read("PORTAL_CURRENCY", str, default="USD")
+PORTAL_AMOUNT_DECIMALS = _read("PORTAL_AMOUNT_DECIMALS", int, default=2)
+PORTAL_NAME = _read("PORTAL_NAME", str, default="VOS Portal")
+LOW_BALANCE_DEFAULT = _read("LOW_BALANCE_DEFAULT", str, default="5")
+
+# --- Auth, sessions, security -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+INVITATION_MAX_AGE_DAYS = _read("INVITATION_MAX_AGE_DAYS", int, default=7)
+
+# Failed logins are throttled per user and per IP (django-axes).
+AXES_FAILURE_LIMIT = _read("AXES_FAILURE_LIMIT", int, default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=_read("AXES_COOLOFF_MINUTES", int, default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", int, default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+_secure_default = not (DEBUG or TESTING)
+SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", bool, default=_secure_default)
+SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", bool, default=_secure_default)
+CSRF_COOKIE_SECURE = _read("CSRF_COOKIE_SECURE", bool, default=_secure_default)
+SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", int, default=31536000 if _secure_default else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _read("SECURE_HSTS_INCLUDE_SUBDOMAINS", bool, default=True)
+SECURE_HSTS_PRELOAD = _read("SECURE_HSTS_PRELOAD", bool, default=False)
+if _read("SECURE_PROXY_SSL_HEADER", bool, default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = _read("SESSION_COOKIE_AGE", int, default=60 * 60 * 12)
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- I18N ------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = _read("TIME_ZONE", str, default="UTC")
+for _name, _tz in (("TIME_ZONE", TIME_ZONE), ("VOS_TIME_ZONE", VOS_TIME_ZONE)):
+    try:
+        ZoneInfo(_tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{_name}: unknown time zone {_tz!r}") from exc
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
+# --- E-mail ----------------------------------------------------------------------------------
+try:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+except (ImproperlyConfigured, KeyError, ValueError) as exc:
+    raise ImproperlyConfigured(f"EMAIL_URL: invalid value ({exc})") from exc
+DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", str, default="portal@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Logging ---------------------------------------------------------------------------------
+LOG_LEVEL = _read("LOG_LEVEL", str, default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "telephony.vos": {"level": LOG_LEVEL},
+    },
+}

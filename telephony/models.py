@@ -1,0 +1,211 @@
+"""What the portal knows of each VOS3000 softswitch: servers, the account mirror, CDRs, sync state.
+
+Pages read these tables only; Celery jobs (telephony.tasks) keep them fresh.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 18, "decimal_places": 4}
+
+
+def _push_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class VosServer(models.Model):
+    """One VOS3000 softswitch, reached at its web-interface root (…/external/server)."""
+
+    name = models.SlugField(_("name"), max_length=64, unique=True)
+    url = models.URLField(
+        _("interface root"),
+        max_length=255,
+        help_text=_("For example http://10.0.0.5:8080/external/server"),
+    )
+    connect_timeout = models.FloatField(_("connect timeout (s)"), default=3.0)
+    read_timeout = models.FloatField(_("read timeout (s)"), default=10.0)
+    time_zone = models.CharField(
+        _("server time zone"),
+        max_length=64,
+        default="UTC",
+        help_text=_("The softswitch's local time zone: VOS cuts days and reports in it."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    push_secret = models.CharField(
+        _("push secret"),
+        max_length=64,
+        default=_push_secret,
+        help_text=_("Part of the push-receiver address configured on the VOS side."),
+    )
+    push_allowed_ips = models.CharField(
+        _("push allowed IPs"),
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated addresses or networks VOS pushes from."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("VOS server")
+        verbose_name_plural = _("VOS servers")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def client(self):
+        """A VosClient for this server (pooled per process)."""
+        from .vos import client_for
+
+        return client_for(self)
+
+
+class VosAccount(models.Model):
+    """Local mirror of one VOS customer account (GetCustomer / GetAllCustomers)."""
+
+    server = models.ForeignKey(VosServer, on_delete=models.PROTECT, related_name="accounts")
+    account = models.CharField(_("account"), max_length=64)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    agent_account = models.CharField(_("agent account"), max_length=64, blank=True)
+    account_type = models.PositiveSmallIntegerField(_("account type"), default=0)
+    balance = models.DecimalField(_("balance"), default=Decimal("0"), **MONEY)
+    limit_money = models.DecimalField(_("overdraft limit"), default=Decimal("0"), **MONEY)
+    today_consumption = models.DecimalField(
+        _("today's consumption"), default=Decimal("0"), **MONEY
+    )
+    locked = models.BooleanField(_("locked"), default=False)
+    phone_book_limit = models.IntegerField(_("phone book limit"), null=True, blank=True)
+    fee_rate_group = models.CharField(max_length=64, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+    vos_created_at = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    # When VOS reported the figures above (the request time of that read). A read older
+    # than this never overwrites them.
+    balance_as_of = models.DateTimeField(null=True, blank=True)
+    last_call_at = models.DateTimeField(null=True, blank=True)
+    discovered_at = models.DateTimeField(default=timezone.now)
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set when discovery no longer finds the account.")
+    )
+
+    class Meta:
+        ordering = ["server", "account"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "account"], name="vosaccount_server_account")
+        ]
+        indexes = [models.Index(fields=["server", "agent_account"], name="vosaccount_agent")]
+        verbose_name = _("VOS account")
+
+    def __str__(self) -> str:
+        return f"{self.account}@{self.server_id}"
+
+    @property
+    def available_credit(self) -> Decimal:
+        return self.balance + self.limit_money
+
+
+class Phone(models.Model):
+    """A VOS phone (e164) and what pushes told us of its registration."""
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="phones")
+    e164 = models.CharField(max_length=64)
+    account = models.CharField(max_length=64, blank=True)
+    online = models.BooleanField(default=False)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    remote_ip = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["server", "e164"], name="phone_server_e164")]
+        indexes = [models.Index(fields=["server", "account"], name="phone_account")]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class Cdr(models.Model):
+    """One call record (GetCdr). `natural_key` makes re-syncing a window add nothing twice."""
+
+    id = models.BigAutoField(primary_key=True)
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="+")
+    natural_key = models.CharField(max_length=40)
+    flow_no = models.BigIntegerField(null=True, blank=True)
+    account = models.CharField(max_length=64)
+    agent_account = models.CharField(max_length=64, blank=True)
+    caller_e164 = models.CharField(max_length=64, blank=True)
+    caller_access_e164 = models.CharField(max_length=64, blank=True)
+    callee_e164 = models.CharField(max_length=64, blank=True)
+    callee_access_e164 = models.CharField(max_length=64, blank=True)
+    caller_gateway = models.CharField(max_length=64, blank=True)
+    callee_gateway = models.CharField(max_length=64, blank=True)
+    caller_ip = models.CharField(max_length=64, blank=True)
+    callee_ip = models.CharField(max_length=64, blank=True)
+    start = models.DateTimeField()
+    stop = models.DateTimeField()
+    hold_time = models.PositiveIntegerField(default=0, help_text="seconds")
+    fee_time = models.PositiveIntegerField(default=0, help_text="billed seconds")
+    fee = models.DecimalField(default=Decimal("0"), **MONEY)
+    fee_prefix = models.CharField(max_length=64, blank=True)
+    call_level = models.PositiveSmallIntegerField(default=0)
+    end_direction = models.PositiveSmallIntegerField(default=0)
+    end_reason = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["server", "natural_key"], name="cdr_natural_key")
+        ]
+        indexes = [
+            # The calls page: one account, a time range, newest first.
+            models.Index(fields=["server", "account", "-start"], name="cdr_account_start"),
+            models.Index(fields=["start"], name="cdr_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller_e164} -> {self.callee_e164} @ {self.start:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def answered(self) -> bool:
+        return self.hold_time > 0
+
+
+class SyncState(models.Model):
+    """Per server and job: how the last runs went (admin and the staff status page)."""
+
+    class Job(models.TextChoices):
+        DISCOVERY = "discovery", _("Discovery")
+        BALANCES = "balances", _("Balances")
+        CDRS = "cdrs", _("Call records")
+        PAYMENTS = "payments", _("Pay history")
+        REPORTS = "reports", _("Fee reports")
+        RECONCILE = "reconcile", _("Reconciliation")
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="sync_states")
+    job = models.CharField(max_length=32, choices=Job.choices)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_rows = models.IntegerField(default=0)
+    last_duration_ms = models.IntegerField(default=0)
+    vos_calls = models.IntegerField(default=0, help_text=_("VOS calls made by the last run"))
+    # Job-specific cursor, e.g. the last fully closed CDR day.
+    cursor = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["server", "job"], name="syncstate_job")]
+        ordering = ["server", "job"]
+
+    def __str__(self) -> str:
+        return f"{self.server} {self.job}"
+
+    @property
+    def lag(self):
+        if self.last_success_at is None:
+            return None
+        return timezone.now() - self.last_success_at
