@@ -70,7 +70,14 @@ class VosUnavailable(VosError):
 
 
 class VosMalformed(VosUnavailable):
-    """VOS answered, but not with what the interface promises (not JSON, wrong shape)."""
+    """VOS answered, but not with what the interface promises (not JSON, wrong shape).
+
+    Logged where it is raised, so every garbled answer leaves a trace whoever catches it.
+    """
+
+    def __init__(self, interface: str, message: str):
+        super().__init__(interface, message)
+        log.error("VOS malformed answer from %s: %s", interface, message)
 
 
 class VosRejected(VosError):
@@ -280,8 +287,14 @@ class PayHistoryRecord:
 
     @property
     def natural_key(self) -> str:
-        parts = (self.account, str(to_millis(self.pay_time)), str(self.fee), str(self.type),
-                 str(self.pay_type), str(self.balance_after))
+        parts = (
+            self.account,
+            str(to_millis(self.pay_time)),
+            str(self.fee),
+            str(self.type),
+            str(self.pay_type),
+            str(self.balance_after),
+        )
         return sha1("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -313,9 +326,19 @@ class CdrRecord:
         """Stable id of the call: flowNo where the server sends it, else a hash of its fields."""
         if self.flow_no is not None:
             return f"f{self.flow_no}"
-        parts = (self.account, self.caller_e164, self.callee_e164, self.caller_access_e164,
-                 self.callee_access_e164, str(to_millis(self.start)), str(to_millis(self.stop)),
-                 self.caller_ip, self.callee_ip, str(self.hold_time), str(self.fee))
+        parts = (
+            self.account,
+            self.caller_e164,
+            self.callee_e164,
+            self.caller_access_e164,
+            self.callee_access_e164,
+            str(to_millis(self.start)),
+            str(to_millis(self.stop)),
+            self.caller_ip,
+            self.callee_ip,
+            str(self.hold_time),
+            str(self.fee),
+        )
         return sha1("\x1f".join(parts).encode()).hexdigest()
 
     @classmethod
@@ -371,8 +394,13 @@ class ConsumptionRecord:
 
     @property
     def natural_key(self) -> str:
-        parts = (self.account, str(to_millis(self.time)), str(self.money), str(self.type),
-                 self.name)
+        parts = (
+            self.account,
+            str(to_millis(self.time)),
+            str(self.money),
+            str(self.type),
+            self.name,
+        )
         return sha1("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -479,8 +507,9 @@ class VosClient:
 
     # -- transport --
 
-    def call(self, interface: str, payload: dict[str, Any] | None = None, *,
-             retry: bool = True) -> dict[str, Any]:
+    def call(
+        self, interface: str, payload: dict[str, Any] | None = None, *, retry: bool = True
+    ) -> dict[str, Any]:
         """POST one interface; the decoded answer when retCode is 0, else raise.
 
         Unavailable errors are retried with backoff when ``retry`` (reads and idempotent
@@ -502,13 +531,14 @@ class VosClient:
         ret_code: int | str = "-"
         self.stats.count(interface)
         try:
-            try:
-                response = self.session.post(
-                    url, data=encode_body(payload), headers=REQUEST_HEADERS, timeout=self.timeout
-                )
-            except requests.RequestException as exc:
-                ret_code = type(exc).__name__
-                raise VosUnavailable(interface, f"no answer ({type(exc).__name__})") from exc
+            response = self.session.post(
+                url, data=encode_body(payload), headers=REQUEST_HEADERS, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            ret_code = type(exc).__name__
+            self._log(interface, ret_code, started)
+            raise VosUnavailable(interface, f"no answer ({type(exc).__name__})") from exc
+        try:
             if response.status_code >= 500:
                 ret_code = f"http {response.status_code}"
                 raise VosUnavailable(interface, f"HTTP {response.status_code}")
@@ -520,17 +550,18 @@ class VosClient:
             if ret_code != 0:
                 raise self._rejection(interface, ret_code, data)
             return data
-        except VosMalformed as exc:
-            log.error("VOS %s %s malformed answer: %s", self.name, interface, exc.message)
-            raise
         finally:
-            log.info(
-                "VOS %s %s retCode=%s %.0fms",
-                self.name,
-                interface,
-                ret_code,
-                (time.monotonic() - started) * 1000,
-            )
+            self._log(interface, ret_code, started)
+
+    def _log(self, interface: str, ret_code: int | str, started: float) -> None:
+        # Never the payload: it may hold phone and web passwords.
+        log.info(
+            "VOS %s %s retCode=%s %.0fms",
+            self.name,
+            interface,
+            ret_code,
+            (time.monotonic() - started) * 1000,
+        )
 
     @staticmethod
     def _decode(interface: str, body: bytes) -> dict[str, Any]:
@@ -543,10 +574,7 @@ class VosClient:
             raise VosMalformed(interface, f"answer is not JSON: {body[:60]!r}") from exc
         if not isinstance(data, dict) or "retCode" not in data:
             raise VosMalformed(interface, "answer has no retCode")
-        try:
-            data["retCode"] = to_int(data["retCode"], field_name="retCode", interface=interface)
-        except VosMalformed:
-            raise
+        data["retCode"] = to_int(data["retCode"], field_name="retCode", interface=interface)
         return data
 
     @staticmethod
@@ -569,8 +597,10 @@ class VosClient:
         until the known accounts are found.
         """
         found: list[Customer] = []
-        for key, values in (("accounts", list(dict.fromkeys(accounts))),
-                            ("e164s", list(dict.fromkeys(e164s)))):
+        for key, values in (
+            ("accounts", list(dict.fromkeys(accounts))),
+            ("e164s", list(dict.fromkeys(e164s))),
+        ):
             for batch in chunked(values, max(1, batch_size)):
                 found.extend(self._get_customer_batch(key, batch))
         return found
@@ -614,9 +644,11 @@ class VosClient:
             briefs.append(
                 CustomerBrief(
                     account=_required_str(record, "account", "GetAllCustomers"),
-                    money=None if record.get("money") is None
+                    money=None
+                    if record.get("money") is None
                     else to_money(record.get("money"), interface="GetAllCustomers"),
-                    limit_money=None if record.get("limitMoney") is None
+                    limit_money=None
+                    if record.get("limitMoney") is None
                     else to_money(record.get("limitMoney"), interface="GetAllCustomers"),
                     agent_account=None if agent is None else to_str(agent),
                 )
@@ -636,8 +668,11 @@ class VosClient:
         memo: str = "",
         email: str = "",
     ) -> None:
-        payload: dict[str, Any] = {"account": account, "name": name or account,
-                                   "lockType": lock_type}
+        payload: dict[str, Any] = {
+            "account": account,
+            "name": name or account,
+            "lockType": lock_type,
+        }
         if agent_account:
             payload["agentAccount"] = agent_account
         if limit_money is not None:
@@ -676,8 +711,9 @@ class VosClient:
 
     # -- money --
 
-    def pay(self, *, account: str, amount: Decimal, memo: str = "", owner_type: int = 2
-            ) -> PayResult:
+    def pay(
+        self, *, account: str, amount: Decimal, memo: str = "", owner_type: int = 2
+    ) -> PayResult:
         """Pay (negative ``amount`` deducts). Never retried.
 
         Raises VosUnavailable only when the request certainly never reached VOS, VosRejected
@@ -725,8 +761,9 @@ class VosClient:
         data = self.call("GetPayHistory", payload)
         records = []
         for r in _list(data, "infoPayHistorys", "GetPayHistory"):
-            pay_time = from_millis(r.get("payTime"), field_name="payTime",
-                                   interface="GetPayHistory")
+            pay_time = from_millis(
+                r.get("payTime"), field_name="payTime", interface="GetPayHistory"
+            )
             if pay_time is None:
                 raise VosMalformed("GetPayHistory", "a record has no payTime")
             balance = r.get("customerMoney")
@@ -736,7 +773,8 @@ class VosClient:
                     fee=to_money(r.get("fee"), field_name="fee", interface="GetPayHistory"),
                     type=to_int(r.get("type"), interface="GetPayHistory"),
                     pay_type=to_int(r.get("payType"), interface="GetPayHistory"),
-                    balance_after=None if balance is None
+                    balance_after=None
+                    if balance is None
                     else to_money(balance, interface="GetPayHistory"),
                     pay_time=pay_time,
                     memo=None if "memo" not in r else to_str(r.get("memo")),
@@ -768,7 +806,8 @@ class VosClient:
                 ConsumptionRecord(
                     account=_required_str(r, "account", "GetConsumption"),
                     money=to_money(r.get("money"), interface="GetConsumption"),
-                    balance_after=None if balance is None
+                    balance_after=None
+                    if balance is None
                     else to_money(balance, interface="GetConsumption"),
                     type=to_int(r.get("type"), interface="GetConsumption"),
                     name=to_str(r.get("consumptionName")),
@@ -782,8 +821,12 @@ class VosClient:
     ) -> list[FeeReportRow]:
         data = self.call(
             "GetReportCustomerFee",
-            {"accounts": list(accounts), "period": period,
-             "beginTime": format_day(begin), "endTime": format_day(end)},
+            {
+                "accounts": list(accounts),
+                "period": period,
+                "beginTime": format_day(begin),
+                "endTime": format_day(end),
+            },
         )
         rows = []
         for r in _list(data, "infoReportCustomerFees", "GetReportCustomerFee"):
@@ -836,17 +879,23 @@ class VosClient:
                 if span == 1:
                     raise
                 self.cdr_window_days = max(1, span // 2)
-                log.warning("VOS %s refuses %d-day CDR windows; asking %d days at a time",
-                            self.name, span, self.cdr_window_days)
-                pending[:0] = list(day_windows(first, last, self.cdr_window_days))
+                log.warning(
+                    "VOS %s refuses %d-day CDR windows; asking %d days at a time",
+                    self.name,
+                    span,
+                    self.cdr_window_days,
+                )
+                # Windows are consecutive: re-cut everything still to ask at the new size.
+                pending = list(day_windows(first, end, self.cdr_window_days))
                 continue
             records.extend(CdrRecord.from_wire(r) for r in _list(data, "infoCdrs", "GetCdr"))
         return records
 
     # -- phones --
 
-    def get_phones(self, *, e164s: Iterable[str] = (), accounts: Iterable[str] = ()
-                   ) -> list[PhoneInfo]:
+    def get_phones(
+        self, *, e164s: Iterable[str] = (), accounts: Iterable[str] = ()
+    ) -> list[PhoneInfo]:
         payload: dict[str, Any] = {}
         if e164s:
             payload["e164s"] = list(e164s)
@@ -914,13 +963,13 @@ class VosClient:
             )
         return entries
 
-    def create_phone_book_entry(self, *, account: str, entry: PhoneBookEntry,
-                                overwrite: bool = False) -> None:
+    def create_phone_book_entry(
+        self, *, account: str, entry: PhoneBookEntry, overwrite: bool = False
+    ) -> None:
         payload = {"account": account, "overwrite": overwrite, **entry.to_wire()}
         self.call("CreateCustomerPhoneBook", payload, retry=False)
 
-    def modify_phone_book_entry(self, *, account: str, e164: str, entry: PhoneBookEntry
-                                ) -> None:
+    def modify_phone_book_entry(self, *, account: str, e164: str, entry: PhoneBookEntry) -> None:
         """Update entry ``e164``; ``entry.e164`` different from it renames the number."""
         payload = {"account": account, **entry.to_wire(), "e164": e164}
         if entry.e164 != e164:
@@ -928,22 +977,25 @@ class VosClient:
         self.call("ModifyCustomerPhoneBook", payload, retry=False)
 
     def delete_phone_book_entries(self, *, account: str, e164s: Sequence[str]) -> None:
-        self.call("DeleteCustomerPhoneBook", {"account": account, "e164s": list(e164s)},
-                  retry=False)
+        self.call(
+            "DeleteCustomerPhoneBook", {"account": account, "e164s": list(e164s)}, retry=False
+        )
 
 
 def _never_sent(exc: VosUnavailable) -> bool:
-    """True when the request certainly did not reach the server (connect failed)."""
+    """True when the request certainly did not reach the server (the connection failed)."""
+    not_connected = (
+        requests.ConnectTimeout,
+        urllib3.exceptions.NewConnectionError,
+        urllib3.exceptions.ConnectTimeoutError,
+    )
     cause: BaseException | None = exc.__cause__
     while cause is not None:
-        if isinstance(cause, requests.ConnectTimeout | urllib3.exceptions.NewConnectionError):
+        if isinstance(cause, not_connected):
             return True
-        if isinstance(cause, requests.ConnectionError) and isinstance(
-            getattr(cause, "args", [None])[0], urllib3.exceptions.MaxRetryError
-        ):
-            reason = cause.args[0].reason
-            if isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError):
-                return True
+        reason = getattr(cause.args[0], "reason", None) if cause.args else None
+        if isinstance(reason, not_connected):
+            return True
         cause = cause.__cause__ or cause.__context__
     return False
 
