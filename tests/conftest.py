@@ -24,3 +24,13 @@ def vos_client(vos_emulator):  # noqa: F811
 
     return VosClient(vos_emulator.url, name="emu", connect_timeout=2, read_timeout=5,
                      retry_backoff=0.01)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles and job locks live in the cache (Redis in CI): start every test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
