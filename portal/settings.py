@@ -350,6 +350,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
         "telephony.vos": {"level": LOG_LEVEL},
     },
 }

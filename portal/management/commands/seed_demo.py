@@ -40,13 +40,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Syncing from {server.url} ...")
         for job in (SyncState.Job.DISCOVERY, SyncState.Job.BALANCES):
             outcome = server_job_run(server=server, job=job)
-            self.stdout.write(f"  {job}: {outcome}")
+            self.stdout.write(f"  {job}: {outcome.rows} rows, {outcome.vos_calls} VOS calls")
         today = server_today(server)
         added = cdr_backfill(server=server, first=today - timedelta(days=HISTORY_DAYS), last=today)
         self.stdout.write(f"  call records: {added} new")
         for job in (SyncState.Job.PAYMENTS, SyncState.Job.REPORTS):
             outcome = server_job_run(server=server, job=job)
-            self.stdout.write(f"  {job}: {outcome}")
+            self.stdout.write(f"  {job}: {outcome.rows} rows, {outcome.vos_calls} VOS calls")
         self._logins(server)
 
     def _logins(self, server: VosServer) -> None:
