@@ -170,7 +170,7 @@ else:
     # Embedded defaults: no server needed. The file-system transport is shared by the web
     # process and the worker through var/celery/; the cache (sync locks) through var/cache/.
     _broker_dir = VAR_DIR / "celery"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CACHES = {
         "default": {
@@ -183,6 +183,7 @@ else:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
