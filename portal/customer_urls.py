@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from django.urls import path
-from django.views.generic import TemplateView
+
+from billing import views as billing_views
+from telephony import views as telephony_views
 
 app_name = "customer"
 
-_todo = TemplateView.as_view(template_name="base.html")
-
 urlpatterns = [
-    path("", _todo, name="dashboard"),
-    path("calls/", _todo, name="calls"),
-    path("payments/", _todo, name="payments"),
-    path("statement/", _todo, name="statement"),
-    path("phonebook/", _todo, name="phonebook"),
+    path("", billing_views.dashboard, name="dashboard"),
+    path("calls/", telephony_views.calls, name="calls"),
+    path("calls/export.csv", telephony_views.calls_csv, name="calls_csv"),
+    path("payments/", billing_views.payments, name="payments"),
+    path("statement/", billing_views.statement, name="statement"),
+    path("phonebook/", telephony_views.phonebook, name="phonebook"),
+    path("phonebook/add/", telephony_views.phonebook_add, name="phonebook_add"),
+    path("phonebook/import/", telephony_views.phonebook_import_view, name="phonebook_import"),
+    path("phonebook/export.csv", telephony_views.phonebook_export, name="phonebook_export"),
+    path("phonebook/<str:e164>/edit/", telephony_views.phonebook_edit, name="phonebook_edit"),
+    path("phonebook/<str:e164>/delete/", telephony_views.phonebook_delete, name="phonebook_delete"),
 ]

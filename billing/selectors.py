@@ -1,0 +1,279 @@
+"""Reads behind the customer's money pages: dashboard figures, spend, payments, statements.
+
+Everything here reads the local mirror (Cdr, PayRecord, Consumption, VosAccount); nothing
+calls VOS. How a statement's opening balance is derived is explained in docs/STATEMENT.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from telephony.models import Cdr, VosAccount
+from telephony.selectors import day_bounds
+
+from .models import Consumption, PayRecord
+
+ZERO = Decimal("0")
+SPEND_DAYS = 30
+BURN_DAYS = 7
+
+
+# --- Spend per day ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    day: date
+    amount: Decimal
+    calls: int
+
+
+def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> list[DaySpend]:
+    """Call charges per day of the user's calendar (``tz``), every day first..last present.
+
+    One GROUP BY over the account's CDRs in the range (the (server, account, -start) index).
+    """
+    start, end = day_bounds(first, last, tz)
+    rows = (
+        Cdr.objects.filter(
+            server_id=vos_account.server_id,
+            account=vos_account.account,
+            start__gte=start,
+            start__lt=end,
+        )
+        .annotate(day=TruncDate("start", tzinfo=tz))
+        .values("day")
+        .annotate(amount=Sum("fee"), calls=Count("id"))
+        .order_by()
+    )
+    by_day = {row["day"]: row for row in rows}
+    series = []
+    day = first
+    while day <= last:
+        row = by_day.get(day)
+        series.append(
+            DaySpend(
+                day=day,
+                amount=(row["amount"] or ZERO) if row else ZERO,
+                calls=row["calls"] if row else 0,
+            )
+        )
+        day += timedelta(days=1)
+    return series
+
+
+@dataclass(frozen=True)
+class BurnRate:
+    """How long the available credit lasts at the recent average daily spend."""
+
+    average: Decimal  # per day over the window
+    window_days: int
+    days_left: int | None  # None: nothing was spent in the window
+
+    @property
+    def exhausted(self) -> bool:
+        return self.days_left == 0
+
+
+def burn_rate(
+    series: list[DaySpend], *, available: Decimal, today: date, window: int = BURN_DAYS
+) -> BurnRate:
+    """Average over the ``window`` full days before today (today is not over yet)."""
+    days = [d for d in series if today - timedelta(days=window) <= d.day < today]
+    total = sum((d.amount for d in days), ZERO)
+    average = total / window
+    if average <= 0:
+        return BurnRate(average=ZERO, window_days=window, days_left=None)
+    if available <= 0:
+        return BurnRate(average=average, window_days=window, days_left=0)
+    days_left = int((available / average).to_integral_value(rounding=ROUND_FLOOR))
+    return BurnRate(average=average, window_days=window, days_left=days_left)
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    day: date
+    amount: Decimal
+    calls: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class SpendChart:
+    """Bars of the server-rendered SVG chart, in a viewBox of ``width`` x ``height``.
+
+    The SVG stretches to its box (preserveAspectRatio="none"); labels are HTML around it so
+    they stay readable at any width.
+    """
+
+    bars: list[ChartBar]
+    total: Decimal
+    peak: Decimal
+    width: int = 300
+    height: int = 100
+
+    @property
+    def labels(self) -> list[date]:
+        """Dates printed under the chart: first, middle and last day."""
+        if not self.bars:
+            return []
+        picks = {0, len(self.bars) // 2, len(self.bars) - 1}
+        return [self.bars[i].day for i in sorted(picks)]
+
+
+def spend_chart(series: list[DaySpend]) -> SpendChart:
+    width, height = SpendChart.width, SpendChart.height
+    peak = max((d.amount for d in series), default=ZERO)
+    slot = width / max(len(series), 1)
+    bars = []
+    for i, d in enumerate(series):
+        bar_height = float(d.amount / peak) * height if peak > 0 else 0.0
+        if d.amount > 0:
+            bar_height = max(bar_height, 1.0)  # a small spend stays visible
+        bars.append(
+            ChartBar(
+                day=d.day,
+                amount=d.amount,
+                calls=d.calls,
+                x=round(i * slot + slot * 0.12, 3),
+                y=round(height - bar_height, 3),
+                width=round(slot * 0.76, 3),
+                height=round(bar_height, 3),
+            )
+        )
+    return SpendChart(bars=bars, total=sum((d.amount for d in series), ZERO), peak=peak)
+
+
+# --- Payments --------------------------------------------------------------------------------
+
+
+def payments_for(
+    vos_account: VosAccount, *, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[PayRecord]:
+    """The account's pay history (newest first), optionally within [start, end)."""
+    payments = PayRecord.objects.filter(
+        server_id=vos_account.server_id, account=vos_account.account
+    )
+    if start is not None:
+        payments = payments.filter(paid_at__gte=start)
+    if end is not None:
+        payments = payments.filter(paid_at__lt=end)
+    return payments.order_by("-paid_at", "-id")
+
+
+# --- Statement -------------------------------------------------------------------------------
+
+# Pay-history types that are the customer's own payments; every other type (credit, account
+# creation, reset to zero) is shown as an adjustment.
+PAYMENT_TYPES = (PayRecord.Type.PAYMENT,)
+
+
+@dataclass(frozen=True)
+class Movements:
+    payments: Decimal = ZERO
+    adjustments: Decimal = ZERO
+    calls: Decimal = ZERO
+    other: Decimal = ZERO
+
+    @property
+    def net(self) -> Decimal:
+        return self.payments + self.adjustments - self.calls - self.other
+
+
+@dataclass(frozen=True)
+class Statement:
+    start: datetime
+    end: datetime  # exclusive; never later than the time the statement was made
+    opening: Decimal
+    closing: Decimal
+    period: Movements
+    call_count: int
+    # The known balance the figures are anchored to (docs/STATEMENT.md).
+    anchor_balance: Decimal
+    anchor_at: datetime
+    payment_rows: list[PayRecord]
+    charge_rows: list[Consumption]
+
+    @property
+    def adds_up(self) -> bool:
+        return self.opening + self.period.net == self.closing
+
+
+def _window_sum(field: str, moment: str, lo: datetime, hi: datetime, extra: Q | None = None):
+    condition = Q(**{f"{moment}__gte": lo, f"{moment}__lt": hi})
+    if extra is not None:
+        condition &= extra
+    return Coalesce(
+        Sum(field, filter=condition),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=18, decimal_places=4),
+    )
+
+
+def statement_for(
+    vos_account: VosAccount, *, start: datetime, end: datetime, now: datetime | None = None
+) -> Statement:
+    """Opening and closing balance and the movements between, for [start, end).
+
+    The closing balance is the known balance (``VosAccount.balance`` as of ``balance_as_of``)
+    with the movements between the period's end and that moment taken back out (or added, if
+    the period ends later); the opening balance is the closing balance less the period's net
+    movement. Three aggregate queries (pay history, CDRs, other charges) and two short lists.
+    """
+    now = now or timezone.now()
+    end = min(end, now)
+    start = min(start, end)
+    anchor_at = vos_account.balance_as_of or now
+    anchor = vos_account.balance
+    # Movements between the period's end and the anchor, whichever comes first.
+    gap_lo, gap_hi = sorted((end, anchor_at))
+    lo, hi = min(start, gap_lo), max(end, gap_hi)
+    scope = {"server_id": vos_account.server_id, "account": vos_account.account}
+    is_payment = Q(type__in=PAYMENT_TYPES)
+
+    pay = PayRecord.objects.filter(**scope, paid_at__gte=lo, paid_at__lt=hi).aggregate(
+        payments=_window_sum("amount", "paid_at", start, end, is_payment),
+        adjustments=_window_sum("amount", "paid_at", start, end, ~is_payment),
+        gap=_window_sum("amount", "paid_at", gap_lo, gap_hi),
+    )
+    calls = Cdr.objects.filter(**scope, start__gte=lo, start__lt=hi).aggregate(
+        period=_window_sum("fee", "start", start, end),
+        count=Count("id", filter=Q(start__gte=start, start__lt=end)),
+        gap=_window_sum("fee", "start", gap_lo, gap_hi),
+    )
+    other = Consumption.objects.filter(**scope, at__gte=lo, at__lt=hi).aggregate(
+        period=_window_sum("amount", "at", start, end),
+        gap=_window_sum("amount", "at", gap_lo, gap_hi),
+    )
+    period = Movements(
+        payments=pay["payments"],
+        adjustments=pay["adjustments"],
+        calls=calls["period"],
+        other=other["period"],
+    )
+    gap_net = pay["gap"] - calls["gap"] - other["gap"]
+    closing = anchor - gap_net if anchor_at >= end else anchor + gap_net
+    opening = closing - period.net
+    return Statement(
+        start=start,
+        end=end,
+        opening=opening,
+        closing=closing,
+        period=period,
+        call_count=calls["count"],
+        anchor_balance=anchor,
+        anchor_at=anchor_at,
+        payment_rows=list(payments_for(vos_account, start=start, end=end)[:500]),
+        charge_rows=list(
+            Consumption.objects.filter(**scope, at__gte=start, at__lt=end).order_by("-at")[:500]
+        ),
+    )

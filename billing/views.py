@@ -1,0 +1,107 @@
+"""The customer's money pages: dashboard, payments, statement (all under /my/)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from accounts.scoping import customer_required, own_account, profile_of
+from telephony.forms import MAX_CALL_RANGE_DAYS
+from telephony.models import SyncState
+from telephony.selectors import day_bounds
+from telephony.sync import Refresh, account_refresh, last_synced, sync_states
+
+from .customer_forms import StatementForm
+from .selectors import (
+    SPEND_DAYS,
+    burn_rate,
+    payments_for,
+    spend_by_day,
+    spend_chart,
+    statement_for,
+)
+
+PAYMENTS_PER_PAGE = 25
+
+
+def stale_notice(refresh: Refresh) -> str:
+    """The page notice when VOS did not answer the balance read in time."""
+    as_of = refresh.account.balance_as_of
+    if as_of is None:
+        return _("No figures have been received from it yet.")
+    when = formats.date_format(timezone.localtime(as_of), "Y-m-d H:i")
+    return _("The figures below are as of %(time)s.") % {"time": when}
+
+
+@customer_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    refresh = account_refresh(vos_account=own_account(request.user))
+    account = refresh.account
+    profile = profile_of(request.user)
+    today = timezone.localdate()
+    series = spend_by_day(
+        account,
+        first=today - timedelta(days=SPEND_DAYS - 1),
+        last=today,
+        tz=timezone.get_current_timezone(),
+    )
+    threshold = profile.threshold
+    context = {
+        "account": account,
+        "stale": refresh.stale,
+        "as_of": account.balance_as_of,
+        "threshold": threshold,
+        "low_balance": account.balance < threshold,
+        "chart": spend_chart(series),
+        "burn": burn_rate(series, available=account.available_credit, today=today),
+        "calls_synced_at": last_synced(account.server_id, SyncState.Job.CDRS),
+        "vos_notice": stale_notice(refresh) if refresh.stale else "",
+    }
+    return render(request, "customer/dashboard.html", context)
+
+
+@customer_required
+def payments(request: HttpRequest) -> HttpResponse:
+    account = own_account(request.user)
+    page = Paginator(payments_for(account), PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/payments.html",
+        {
+            "account": account,
+            "page": page,
+            "payments": page.object_list,
+            "payments_synced_at": last_synced(account.server_id, SyncState.Job.PAYMENTS),
+        },
+    )
+
+
+@customer_required
+def statement(request: HttpRequest) -> HttpResponse:
+    account = own_account(request.user)
+    form = StatementForm(request.GET or {"month": timezone.localdate().strftime("%Y-%m")})
+    result, first, last, to_date = None, None, None, False
+    if form.is_valid():
+        first, last = form.cleaned_data["first"], form.cleaned_data["last"]
+        start, end = day_bounds(first, last, timezone.get_current_timezone())
+        result = statement_for(account, start=start, end=end)
+        to_date = result.end < end
+    return render(
+        request,
+        "billing/statement.html",
+        {
+            "account": account,
+            "form": form,
+            "statement": result,
+            "first": first,
+            "last": last,
+            "to_date": to_date,
+            "calls_link": first is not None and (last - first).days < MAX_CALL_RANGE_DAYS,
+            "sync": sync_states(account.server_id),
+        },
+    )

@@ -1,0 +1,180 @@
+"""Reads of the local call-record store (never VOS): the calls page, its totals and CSV export.
+
+Every query is bounded by (server, account, start range) so it runs on the
+`cdr_account_start` index however many CDRs the store holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from .models import Cdr, VosAccount
+
+ANSWERED = "answered"
+UNANSWERED = "unanswered"
+PREFIX = "prefix"
+CONTAINS = "contains"
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def day_bounds(first: date, last: date, tz) -> tuple[datetime, datetime]:
+    """[start of ``first``, start of the day after ``last``) as aware datetimes in ``tz``."""
+    start = timezone.make_aware(datetime.combine(first, time.min), tz)
+    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+    return start, end
+
+
+def calls_for(
+    vos_account: VosAccount,
+    *,
+    start: datetime,
+    end: datetime,
+    search: str = "",
+    match: str = PREFIX,
+    outcome: str = "",
+) -> QuerySet[Cdr]:
+    """One account's calls that started in [start, end), optionally narrowed.
+
+    ``search`` matches the caller or the callee number, as a prefix or anywhere (``match``);
+    ``outcome`` is "answered", "unanswered" or "" for both.
+    """
+    calls = Cdr.objects.filter(
+        server_id=vos_account.server_id,
+        account=vos_account.account,
+        start__gte=start,
+        start__lt=end,
+    )
+    if search:
+        lookup = "contains" if match == CONTAINS else "startswith"
+        calls = calls.filter(
+            Q(**{f"caller_e164__{lookup}": search}) | Q(**{f"callee_e164__{lookup}": search})
+        )
+    if outcome == ANSWERED:
+        calls = calls.filter(hold_time__gt=0)
+    elif outcome == UNANSWERED:
+        calls = calls.filter(hold_time=0)
+    return calls
+
+
+@dataclass(frozen=True)
+class CallTotals:
+    calls: int
+    answered: int
+    talk_seconds: int
+    billed_seconds: int
+    cost: Decimal
+
+    @property
+    def billed_minutes(self) -> Decimal:
+        return (Decimal(self.billed_seconds) / 60).quantize(Decimal("0.1"))
+
+
+def calls_totals(vos_account: VosAccount, **filters) -> CallTotals:
+    """Totals over the same filter as :func:`calls_for`, in one aggregate query."""
+    row = calls_for(vos_account, **filters).aggregate(
+        calls=Count("id"),
+        answered=Count("id", filter=Q(hold_time__gt=0)),
+        talk=Sum("hold_time"),
+        billed=Sum("fee_time"),
+        cost=Sum("fee"),
+    )
+    return CallTotals(
+        calls=row["calls"] or 0,
+        answered=row["answered"] or 0,
+        talk_seconds=row["talk"] or 0,
+        billed_seconds=row["billed"] or 0,
+        cost=row["cost"] or Decimal("0"),
+    )
+
+
+# --- Keyset pagination ----------------------------------------------------------------------
+# A page is addressed by the (start, id) of the row next to it, so no page needs COUNT(*) or
+# OFFSET: "older" continues below the last row shown, "newer" above the first one.
+
+
+def cursor_for(call: Cdr) -> str:
+    micros = (call.start - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}_{call.pk}"
+
+
+def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    if not value:
+        return None
+    try:
+        micros, pk = (int(part) for part in value.split("_", 1))
+    except ValueError:
+        return None
+    try:
+        return EPOCH + timedelta(microseconds=micros), pk
+    except OverflowError:
+        return None
+
+
+@dataclass(frozen=True)
+class CallsPage:
+    calls: list[Cdr]
+    older: str | None  # cursor for the next (older) page, if any
+    newer: str | None  # cursor for the previous (newer) page, if any
+
+
+def calls_page(
+    calls: QuerySet[Cdr],
+    *,
+    older_than: str | None = None,
+    newer_than: str | None = None,
+    size: int = PAGE_SIZE,
+) -> CallsPage:
+    """One page of ``calls``, newest first, after/before a cursor; ``size + 1`` rows read."""
+    before = parse_cursor(older_than)
+    after = None if before else parse_cursor(newer_than)
+    if after:
+        moment, pk = after
+        rows = list(
+            calls.filter(Q(start__gt=moment) | Q(start=moment, pk__gt=pk)).order_by("start", "id")[
+                : size + 1
+            ]
+        )
+        more = len(rows) > size
+        rows = rows[:size][::-1]
+        return CallsPage(
+            calls=rows,
+            older=cursor_for(rows[-1]) if rows else None,
+            newer=cursor_for(rows[0]) if rows and more else None,
+        )
+    if before:
+        moment, pk = before
+        calls = calls.filter(Q(start__lt=moment) | Q(start=moment, pk__lt=pk))
+    rows = list(calls.order_by("-start", "-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return CallsPage(
+        calls=rows,
+        older=cursor_for(rows[-1]) if rows and more else None,
+        newer=cursor_for(rows[0]) if rows and before else None,
+    )
+
+
+# --- CSV export ------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "start",
+    "caller_e164",
+    "callee_e164",
+    "hold_time",
+    "fee_time",
+    "fee",
+    "end_direction",
+    "end_reason",
+)
+
+
+def calls_rows(calls: QuerySet[Cdr], *, chunk_size: int = 2000) -> Iterator[tuple]:
+    """Plain tuples (CSV_COLUMNS) newest first, streamed from the database in chunks."""
+    return calls.order_by("-start", "-id").values_list(*CSV_COLUMNS).iterator(chunk_size=chunk_size)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import PayRecord
+from billing.selectors import statement_for
+from tests.portal.factories import ConsumptionFactory, PayRecordFactory, mirror_from_emulator
+from tests.telephony.factories import CdrFactory
+
+pytest_plugins = ["tests.portal.fixtures"]
+
+STATEMENT = reverse("customer:statement")
+MARCH = datetime(2025, 3, 1, tzinfo=UTC)
+APRIL = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def march_history(offline_account):
+    """Movements before, in and after March 2025; the known balance is 100 on 10 April."""
+    server = offline_account.server
+    offline_account.balance = Decimal("100")
+    offline_account.balance_as_of = datetime(2025, 4, 10, tzinfo=UTC)
+    offline_account.save()
+    money = {"server": server, "account": "1001"}
+    PayRecordFactory(**money, amount=Decimal("500"), paid_at=MARCH - timedelta(days=3))
+    PayRecordFactory(**money, amount=Decimal("50"), paid_at=MARCH + timedelta(days=2))
+    PayRecordFactory(**money, amount=Decimal("-5"), paid_at=MARCH + timedelta(days=3))
+    PayRecordFactory(
+        **money, amount=Decimal("7"), type=PayRecord.Type.CREDIT, paid_at=MARCH + timedelta(days=4)
+    )
+    PayRecordFactory(**money, amount=Decimal("20"), paid_at=APRIL + timedelta(days=2))
+    CdrFactory(**money, start=MARCH + timedelta(days=5), fee=Decimal("3.5"))
+    CdrFactory(**money, start=MARCH + timedelta(days=6), fee=Decimal("1.5"))
+    CdrFactory(**money, start=APRIL + timedelta(days=1), fee=Decimal("4"))
+    CdrFactory(**money, start=APRIL + timedelta(days=12), fee=Decimal("99"))  # after the anchor
+    CdrFactory(server=server, account="1002", start=MARCH + timedelta(days=5), fee=Decimal("9"))
+    ConsumptionFactory(**money, amount=Decimal("8"), at=MARCH + timedelta(days=1))
+    ConsumptionFactory(**money, amount=Decimal("8"), at=APRIL + timedelta(hours=1))
+    return offline_account
+
+
+@pytest.mark.django_db
+def test_statement_works_back_from_the_known_balance_and_adds_up(march_history):
+    s = statement_for(march_history, start=MARCH, end=APRIL)
+    assert s.period.payments == Decimal("45")  # 50 - 5
+    assert s.period.adjustments == Decimal("7")
+    assert s.period.calls == Decimal("5")
+    assert s.period.other == Decimal("8")
+    assert s.call_count == 2
+    # April 1-10: +20 payment, -4 calls, -8 rent; so 31 March closed at 100 - 20 + 4 + 8.
+    assert s.closing == Decimal("92")
+    assert s.opening == Decimal("92") - (45 + 7 - 5 - 8)
+    assert s.adds_up
+    assert [p.amount for p in s.payment_rows] == [Decimal("7"), Decimal("-5"), Decimal("50")]
+    assert [c.amount for c in s.charge_rows] == [Decimal("8")]
+
+
+@pytest.mark.django_db
+def test_consecutive_statements_chain(march_history):
+    feb = statement_for(march_history, start=MARCH - timedelta(days=28), end=MARCH)
+    march = statement_for(march_history, start=MARCH, end=APRIL)
+    april = statement_for(
+        march_history,
+        start=APRIL,
+        end=datetime(2025, 5, 1, tzinfo=UTC),
+        now=datetime(2025, 5, 1, tzinfo=UTC),
+    )
+    assert feb.closing == march.opening
+    assert march.closing == april.opening
+    assert feb.opening == feb.closing - Decimal("500")
+
+
+@pytest.mark.django_db
+def test_a_period_ending_after_the_known_balance_adds_the_later_movements(march_history):
+    now = datetime(2025, 4, 20, tzinfo=UTC)
+    s = statement_for(march_history, start=APRIL, end=datetime(2025, 5, 1, tzinfo=UTC), now=now)
+    assert s.end == now  # "to date"
+    assert s.closing == Decimal("100") - Decimal("99")  # the call after the balance was read
+    assert s.adds_up
+
+
+@pytest.mark.django_db
+def test_statement_page_shows_the_identity_for_a_month(customer_client, march_history):
+    response = customer_client.get(STATEMENT, {"month": "2025-03"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "USD 92.00" in html
+    assert "USD 53.00 + USD 45.00 + USD 7.00 − USD 5.00 − USD 8.00 = USD 92.00" in html
+    assert response.context["statement"].adds_up
+
+
+@pytest.mark.django_db
+def test_statement_page_accepts_a_date_range_and_validates_it(customer_client, march_history):
+    response = customer_client.get(STATEMENT, {"start": "2025-03-02", "end": "2025-03-05"})
+    s = response.context["statement"]
+    assert s.period.payments == Decimal("50") - Decimal("5")
+    assert s.period.calls == 0
+    response = customer_client.get(STATEMENT, {"start": "2025-03-05", "end": "2025-03-01"})
+    assert response.context["statement"] is None
+    assert "The end date is before the start date." in response.content.decode()
+    response = customer_client.get(STATEMENT, {"month": "2025-13"})
+    assert "Enter a month as YYYY-MM." in response.content.decode()
+    response = customer_client.get(STATEMENT, {"start": "2023-01-01", "end": "2025-01-01"})
+    assert "Choose at most 366 days." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_statement_defaults_to_this_month_to_date(customer_client):
+    response = customer_client.get(STATEMENT)
+    assert response.context["first"] == timezone.localdate().replace(day=1)
+    assert response.context["to_date"]
+    assert response.context["statement"].adds_up
+
+
+@pytest.mark.django_db
+def test_statement_query_count_is_small(
+    customer_client, march_history, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(10):
+        customer_client.get(STATEMENT, {"month": "2025-03"})
+
+
+@pytest.mark.django_db
+def test_statement_of_the_emulators_whole_history_opens_at_zero(
+    emu_client, emu_account, vos_emulator, vos_server
+):
+    """With every movement mirrored, working back from today's balance reaches the balance
+    before the account existed: zero."""
+    mirror_from_emulator(emulator=vos_emulator, server=vos_server, account="1001")
+    first = timezone.localdate() - timedelta(days=120)
+    response = emu_client.get(
+        STATEMENT, {"start": first.isoformat(), "end": timezone.localdate().isoformat()}
+    )
+    s = response.context["statement"]
+    assert s.opening == Decimal("0")
+    assert s.closing == vos_emulator.state.balance("1001")
+    assert s.adds_up
