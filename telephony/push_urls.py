@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import push
+
+urlpatterns = [
+    path("<str:secret>/<str:interface>", push.receive, name="vos_push"),
+]

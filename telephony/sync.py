@@ -1,18 +1,81 @@
-"""Keeping the local mirror of VOS in step (the Celery jobs in telephony.tasks call these)."""
+"""Keeping the local mirror of VOS in step (the Celery jobs in telephony.tasks call these).
+
+Each job works on one server with one client and never holds a transaction open across a VOS
+call: it asks VOS first, then writes what it got. Every job can run twice with the same
+result (natural keys, conditional updates, upserts). docs/SYNC.md describes the jobs.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from .models import VosAccount, VosServer
-from .vos import Customer, VosClient, VosError, page_client_for
+from .models import Cdr, Phone, SyncState, VosAccount, VosServer
+from .vos import (
+    CallStats,
+    CdrRecord,
+    Customer,
+    VosClient,
+    VosError,
+    VosIntervalTooLong,
+    chunked,
+    client_for,
+    day_windows,
+    page_client_for,
+)
 
 log = logging.getLogger(__name__)
+
+Job = SyncState.Job
+
+# GetCdr / GetReportCustomerFee: accounts per call (the manual sets no limit; this keeps
+# requests and answers a sensible size).
+CDR_ACCOUNTS_PER_CALL = 100
+REPORT_ACCOUNTS_PER_CALL = 100
+# Days asked per GetCdr call before any -10033; the learned size is kept per server.
+CDR_WINDOW_DAYS = 7
+# A server day is "surely closed" this long after its midnight: calls still running at
+# midnight have ended and been written by then.
+CDR_DAY_CLOSE_GRACE = timedelta(hours=3)
+# When the CDR job has been down, it catches up at most this many days by itself; longer
+# gaps are for `manage.py cdr_backfill`.
+CDR_CATCH_UP_DAYS = 7
+CDR_INSERT_BATCH = 500
+# Pay history and consumption: how far back a server's first run looks, the overlap of each
+# later run with the previous one (records may be written late), and the longest window asked.
+HISTORY_INITIAL_DAYS = 92
+HISTORY_OVERLAP = timedelta(hours=2)
+HISTORY_WINDOW = timedelta(days=31)
+REPORT_INITIAL_DAYS = 31
+RETENTION_BATCH = 5000
+
+# Lock lifetimes: only a crashed worker ever lets one expire; a finished run deletes its lock.
+LOCK_TIMEOUTS = {
+    Job.DISCOVERY: 30 * 60,
+    Job.BALANCES: 5 * 60,
+    Job.CDRS: 60 * 60,
+    Job.PAYMENTS: 60 * 60,
+    Job.REPORTS: 2 * 60 * 60,
+}
+
+
+# --- Account figures ---------------------------------------------------------------------
 
 
 def customer_fields(customer: Customer) -> dict:
@@ -33,6 +96,11 @@ def customer_fields(customer: Customer) -> dict:
     }
 
 
+def _fresh_enough(read_at: datetime) -> Q:
+    """Rows whose stored figures are not newer than a reading taken at ``read_at``."""
+    return Q(balance_as_of__isnull=True) | Q(balance_as_of__lte=read_at)
+
+
 def account_apply(*, server: VosServer, customer: Customer, read_at: datetime) -> bool:
     """Store one GetCustomer reading, unless a newer reading is already stored.
 
@@ -41,7 +109,7 @@ def account_apply(*, server: VosServer, customer: Customer, read_at: datetime) -
     """
     fields = customer_fields(customer)
     updated = VosAccount.objects.filter(
-        Q(balance_as_of__isnull=True) | Q(balance_as_of__lte=read_at),
+        _fresh_enough(read_at),
         server=server,
         account=customer.account,
     ).update(balance_as_of=read_at, missing_since=None, **fields)
@@ -53,6 +121,46 @@ def account_apply(*, server: VosServer, customer: Customer, read_at: datetime) -
         defaults={"balance_as_of": read_at, **fields},
     )
     return created
+
+
+def accounts_apply(*, server: VosServer, customers: Sequence[Customer], read_at: datetime) -> int:
+    """`account_apply` for a batch, in a few queries; returns how many rows changed.
+
+    Unchanged accounts only get their ``balance_as_of`` moved on, in one conditional UPDATE;
+    changed ones go through `account_apply`; unknown ones are inserted in bulk. Call it after
+    the VOS answer arrived: a push landing later carries a later time and is never overwritten.
+    """
+    if not customers:
+        return 0
+    names = [c.account for c in customers]
+    field_names = list(customer_fields(customers[0]))
+    stored = {
+        row["account"]: row
+        for row in VosAccount.objects.filter(server=server, account__in=names).values(
+            "pk", "account", "missing_since", *field_names
+        )
+    }
+    unchanged: list[int] = []
+    changed = 0
+    new: list[VosAccount] = []
+    for customer in customers:
+        fields = customer_fields(customer)
+        row = stored.get(customer.account)
+        if row is None:
+            new.append(
+                VosAccount(server=server, account=customer.account, balance_as_of=read_at, **fields)
+            )
+        elif row["missing_since"] is None and all(row[k] == v for k, v in fields.items()):
+            unchanged.append(row["pk"])
+        elif account_apply(server=server, customer=customer, read_at=read_at):
+            changed += 1
+    if unchanged:
+        VosAccount.objects.filter(_fresh_enough(read_at), pk__in=unchanged).update(
+            balance_as_of=read_at
+        )
+    if new:
+        VosAccount.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    return changed + len(new)
 
 
 @dataclass(frozen=True)
@@ -79,3 +187,758 @@ def account_refresh(*, vos_account: VosAccount, client: VosClient | None = None)
     account_apply(server=vos_account.server, customer=customer, read_at=read_at)
     vos_account.refresh_from_db()
     return Refresh(account=vos_account)
+
+
+def balance_push_apply(
+    *, server: VosServer, account: str, money: Decimal, received_at: datetime
+) -> bool:
+    """A CustomerMoneyChange push: the balance at ``received_at``, unless newer is stored.
+
+    True if stored; False for an unknown account or when a newer reading is already there.
+    """
+    return bool(
+        VosAccount.objects.filter(
+            _fresh_enough(received_at), server=server, account=account
+        ).update(balance=money, balance_as_of=received_at)
+    )
+
+
+def phone_online_apply(
+    *, server: VosServer, e164: str, online: bool, event_at: datetime, remote_ip: str = ""
+) -> Phone:
+    """A PhoneOnline push; an event older than the one stored changes nothing."""
+    fields = {"online": online, "last_seen_at": event_at, "remote_ip": remote_ip[:64]}
+    updated = Phone.objects.filter(
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=event_at), server=server, e164=e164
+    ).update(**fields)
+    if updated:
+        return Phone.objects.get(server=server, e164=e164)
+    phone, _created = Phone.objects.get_or_create(server=server, e164=e164, defaults=fields)
+    return phone
+
+
+# --- Server days ---------------------------------------------------------------------------
+
+
+def server_tz(server: VosServer) -> ZoneInfo:
+    return ZoneInfo(server.time_zone)
+
+
+def server_today(server: VosServer, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(server_tz(server)).date()
+
+
+def _day_start(server: VosServer, day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=server_tz(server))
+
+
+def _known_accounts(server: VosServer) -> list[str]:
+    return list(
+        VosAccount.objects.filter(server=server, missing_since__isnull=True)
+        .order_by("account")
+        .values_list("account", flat=True)
+    )
+
+
+# --- Discovery -----------------------------------------------------------------------------
+
+
+def accounts_discover(*, server: VosServer, client: VosClient) -> int:
+    """Mirror every VOS account of ``server`` with its agent; mark vanished ones missing.
+
+    GetAllCustomers lists account ids only (2.1.7), so GetCustomer is asked in batches for
+    the details. On builds whose ``{"type":1}`` form also gives each account's agent, only
+    accounts new to the mirror need GetCustomer. Returns the rows added or changed.
+    """
+    now = timezone.now()
+    briefs = client.get_all_customer_briefs()
+    if briefs is not None and all(b.agent_account is not None for b in briefs):
+        present = [b.account for b in briefs]
+        known = set(
+            VosAccount.objects.filter(server=server, account__in=present).values_list(
+                "account", flat=True
+            )
+        )
+        rows = 0
+        by_agent: dict[str, list[str]] = {}
+        for brief in briefs:
+            if brief.account in known:
+                by_agent.setdefault(brief.agent_account or "", []).append(brief.account)
+        for agent, accounts in by_agent.items():
+            for batch in chunked(accounts, 500):
+                rows += (
+                    VosAccount.objects.filter(server=server, account__in=batch)
+                    .filter(~Q(agent_account=agent) | Q(missing_since__isnull=False))
+                    .update(agent_account=agent, missing_since=None)
+                )
+        fetch = [a for a in present if a not in known]
+    else:
+        present = client.get_all_customers()
+        fetch = present
+        rows = 0
+    rows += _customers_fetch(server=server, client=client, accounts=fetch)
+    rows += accounts_mark_missing(server=server, present=present, at=now)
+    return rows
+
+
+def _customers_fetch(*, server: VosServer, client: VosClient, accounts: Sequence[str]) -> int:
+    rows = 0
+    for batch in chunked(list(accounts), max(1, settings.SYNC_BALANCE_BATCH)):
+        read_at = timezone.now()
+        customers = client.get_customers(batch, batch_size=len(batch))
+        rows += accounts_apply(server=server, customers=customers, read_at=read_at)
+    return rows
+
+
+def accounts_mark_missing(*, server: VosServer, present: Iterable[str], at: datetime) -> int:
+    """Stamp ``missing_since`` on mirrored accounts VOS no longer lists."""
+    present = set(present)
+    stored = VosAccount.objects.filter(server=server, missing_since__isnull=True).values_list(
+        "pk", "account"
+    )
+    gone = [pk for pk, account in stored if account not in present]
+    marked = 0
+    for batch in chunked(gone, 500):
+        marked += VosAccount.objects.filter(pk__in=batch, missing_since__isnull=True).update(
+            missing_since=at
+        )
+    if marked:
+        log.info("VOS %s: %d accounts no longer listed", server.name, marked)
+    return marked
+
+
+# --- Balances ------------------------------------------------------------------------------
+
+
+def balances_sync(*, server: VosServer, client: VosClient, batch_size: int | None = None) -> int:
+    """Batched GetCustomer for every known account: balance, limit, lock, today's use."""
+    size = batch_size or settings.SYNC_BALANCE_BATCH
+    rows = 0
+    for batch in chunked(_known_accounts(server), max(1, size)):
+        read_at = timezone.now()
+        customers = client.get_customers(batch, batch_size=len(batch))
+        rows += accounts_apply(server=server, customers=customers, read_at=read_at)
+    return rows
+
+
+# --- Call records --------------------------------------------------------------------------
+
+
+def _cdr_row(server: VosServer, record: CdrRecord) -> Cdr:
+    return Cdr(
+        server=server,
+        natural_key=record.natural_key,
+        flow_no=record.flow_no,
+        account=record.account[:64],
+        agent_account=record.agent_account[:64],
+        caller_e164=record.caller_e164[:64],
+        caller_access_e164=record.caller_access_e164[:64],
+        callee_e164=record.callee_e164[:64],
+        callee_access_e164=record.callee_access_e164[:64],
+        caller_gateway=record.caller_gateway[:64],
+        callee_gateway=record.callee_gateway[:64],
+        caller_ip=record.caller_ip[:64],
+        callee_ip=record.callee_ip[:64],
+        start=record.start,
+        stop=record.stop,
+        hold_time=max(0, record.hold_time),
+        fee_time=max(0, record.fee_time),
+        fee=record.fee,
+        fee_prefix=record.fee_prefix[:64],
+        call_level=max(0, record.call_level),
+        end_direction=max(0, record.end_direction),
+        end_reason=record.end_reason,
+    )
+
+
+def cdrs_store(*, server: VosServer, records: Iterable[CdrRecord]) -> int:
+    """Insert the records not stored yet (by natural key); returns how many were new.
+
+    Already stored keys are looked up first so the count is exact; the insert still ignores
+    conflicts, so two overlapping runs cannot fail or duplicate.
+    """
+    unique: dict[str, CdrRecord] = {}
+    for record in records:
+        unique.setdefault(record.natural_key, record)
+    added = 0
+    last_call: dict[str, datetime] = {}
+    for keys in chunked(list(unique), CDR_INSERT_BATCH):
+        existing = set(
+            Cdr.objects.filter(server=server, natural_key__in=keys).values_list(
+                "natural_key", flat=True
+            )
+        )
+        fresh = [unique[k] for k in keys if k not in existing]
+        if not fresh:
+            continue
+        Cdr.objects.bulk_create(
+            [_cdr_row(server, r) for r in fresh],
+            ignore_conflicts=True,
+            batch_size=CDR_INSERT_BATCH,
+        )
+        added += len(fresh)
+        for record in fresh:
+            if record.account not in last_call or last_call[record.account] < record.start:
+                last_call[record.account] = record.start
+    for account, moment in last_call.items():
+        VosAccount.objects.filter(
+            Q(last_call_at__isnull=True) | Q(last_call_at__lt=moment),
+            server=server,
+            account=account,
+        ).update(last_call_at=moment)
+    return added
+
+
+def cdrs_fetch(
+    *,
+    server: VosServer,
+    client: VosClient,
+    first: date,
+    last: date,
+    accounts: Sequence[str] | None = None,
+) -> int:
+    """GetCdr for ``accounts`` (default: every known one) on server days first..last.
+
+    Accounts go 100 to a call; windows of ``client.cdr_window_days`` days, halved by the
+    client on -10033. Each batch is stored as soon as it arrives. Returns rows added.
+    """
+    accounts = _known_accounts(server) if accounts is None else list(accounts)
+    added = 0
+    for batch in chunked(accounts, CDR_ACCOUNTS_PER_CALL):
+        records = client.get_cdrs(accounts=batch, begin=first, end=last)
+        added += cdrs_store(server=server, records=records)
+    return added
+
+
+def cdrs_sync(
+    *, server: VosServer, client: VosClient, state: SyncState, now: datetime | None = None
+) -> int:
+    """Today's call records, and the days before it until each is surely closed.
+
+    ``state.cursor["closed_through"]`` is the last server day fetched after its close; the
+    days after it up to today are asked again on every run (catching up at most
+    CDR_CATCH_UP_DAYS), so late-written records are picked up.
+    """
+    now = now or timezone.now()
+    today = server_today(server, now)
+    closed_through = _cursor_date(state, "closed_through")
+    if closed_through is None:
+        closed_through = today - timedelta(days=2)
+    first = max(closed_through + timedelta(days=1), today - timedelta(days=CDR_CATCH_UP_DAYS))
+    first = min(first, today)
+    added = cdrs_fetch(server=server, client=client, first=first, last=today)
+    # The newest day that is over and past its grace period is now fully mirrored.
+    closed = today - timedelta(days=1)
+    if now < _day_start(server, today) + CDR_DAY_CLOSE_GRACE:
+        closed -= timedelta(days=1)
+    state.cursor["closed_through"] = max(closed, closed_through).isoformat()
+    return added
+
+
+def _cursor_date(state: SyncState, key: str) -> date | None:
+    value = state.cursor.get(key)
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _cursor_time(state: SyncState, key: str) -> datetime | None:
+    value = state.cursor.get(key)
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- Pay history, fee reports, consumption -------------------------------------------------
+
+
+def _history_owners(server: VosServer) -> list[dict[str, str]]:
+    """Who to ask GetPayHistory / GetConsumption for: each agent once, plus every account
+    that has no agent (these are asked one by one)."""
+    rows = VosAccount.objects.filter(server=server, missing_since__isnull=True).values_list(
+        "account", "agent_account"
+    )
+    agents = sorted({agent for _, agent in rows if agent})
+    lone = sorted(account for account, agent in rows if not agent)
+    return [{"agent_account": a} for a in agents] + [{"account": a} for a in lone]
+
+
+def _history_windows(since: datetime, until: datetime) -> Iterator[tuple[datetime, datetime]]:
+    start = since
+    while start < until:
+        end = min(until, start + HISTORY_WINDOW)
+        yield start, end
+        start = end
+
+
+def _history_since(state: SyncState, key: str, now: datetime) -> datetime:
+    through = _cursor_time(state, key)
+    if through is None:
+        return now - timedelta(days=HISTORY_INITIAL_DAYS)
+    return through - HISTORY_OVERLAP
+
+
+def pay_history_sync(
+    *, server: VosServer, client: VosClient, state: SyncState, now: datetime | None = None
+) -> int:
+    """GetPayHistory since the last run (with an overlap) into billing.PayRecord."""
+    from billing.models import PayRecord
+
+    now = now or timezone.now()
+    since = _history_since(state, "through", now)
+    added = 0
+    for owner in _history_owners(server):
+        for begin, end in _history_windows(since, now):
+            records = client.get_pay_history(begin=begin, end=end, **owner)
+            unique = {r.natural_key: r for r in records}
+            added += _insert_new(
+                PayRecord,
+                server,
+                [
+                    PayRecord(
+                        server=server,
+                        natural_key=key,
+                        account=r.account[:64],
+                        amount=r.fee,
+                        type=r.type,
+                        pay_type=r.pay_type,
+                        balance_after=r.balance_after,
+                        paid_at=r.pay_time,
+                        memo=(r.memo or "")[:255],
+                    )
+                    for key, r in unique.items()
+                ],
+            )
+    state.cursor["through"] = now.isoformat()
+    return added
+
+
+def _insert_new(model, server: VosServer, rows: list) -> int:
+    """Bulk-insert rows whose (server, natural_key) is not stored yet; returns how many."""
+    added = 0
+    for batch in chunked(rows, 500):
+        existing = set(
+            model.objects.filter(
+                server=server, natural_key__in=[r.natural_key for r in batch]
+            ).values_list("natural_key", flat=True)
+        )
+        fresh = [r for r in batch if r.natural_key not in existing]
+        if fresh:
+            model.objects.bulk_create(fresh, ignore_conflicts=True)
+            added += len(fresh)
+    return added
+
+
+def fee_reports_sync(
+    *, server: VosServer, client: VosClient, state: SyncState, now: datetime | None = None
+) -> int:
+    """Daily fee totals of every known account for the closed days since the last run.
+
+    The last stored day is asked again (a report can move while late records arrive).
+    GetReportCustomerFee with period 1 (by day) over the whole range, 100 accounts a call;
+    each row is filed under the server day its beginTime falls on. Then GetConsumption.
+    """
+    now = now or timezone.now()
+    yesterday = server_today(server, now) - timedelta(days=1)
+    through = _cursor_date(state, "through")
+    first = (
+        (through - timedelta(days=1))
+        if through
+        else (yesterday - timedelta(days=REPORT_INITIAL_DAYS - 1))
+    )
+    rows = 0
+    if first <= yesterday:
+        tz = server_tz(server)
+        for batch in chunked(_known_accounts(server), REPORT_ACCOUNTS_PER_CALL):
+            by_day: dict[date, dict[str, Any]] = {}
+            for begin, end, report in _fee_report_windows(client, batch, first, yesterday):
+                for row in report:
+                    if row.begin is not None:
+                        day = row.begin.astimezone(tz).date()
+                    elif begin == end:
+                        day = begin
+                    else:
+                        log.warning("VOS %s: fee report row without beginTime", server.name)
+                        continue
+                    by_day.setdefault(day, {})[row.account] = row
+            for day, totals in sorted(by_day.items()):
+                rows += _fee_reports_upsert(server=server, day=day, reports=totals.values())
+        state.cursor["through"] = yesterday.isoformat()
+    rows += consumption_sync(server=server, client=client, state=state, now=now)
+    return rows
+
+
+def _fee_report_windows(
+    client: VosClient, accounts: list[str], first: date, last: date
+) -> Iterator[tuple[date, date, list]]:
+    """GetReportCustomerFee over first..last, split in halves while VOS says -10033."""
+    pending = [(first, last)]
+    while pending:
+        begin, end = pending.pop(0)
+        try:
+            yield begin, end, client.get_fee_report(accounts=accounts, begin=begin, end=end)
+        except VosIntervalTooLong:
+            if begin == end:
+                raise
+            middle = begin + timedelta(days=(end - begin).days // 2)
+            pending[:0] = [(begin, middle), (middle + timedelta(days=1), end)]
+
+
+def _fee_reports_upsert(*, server: VosServer, day: date, reports: Iterable) -> int:
+    """Upsert one day's report rows; returns how many were new or changed."""
+    from billing.models import FeeReport
+
+    reports = [
+        FeeReport(
+            server=server,
+            account=r.account[:64],
+            day=day,
+            cdr_count=r.cdr_count,
+            total_fee=r.total_fee,
+            total_time=r.total_time,
+        )
+        for r in reports
+    ]
+    stored = {
+        row["account"]: row
+        for row in FeeReport.objects.filter(
+            server=server, day=day, account__in=[r.account for r in reports]
+        ).values("account", "cdr_count", "total_fee", "total_time")
+    }
+    changed = [
+        r
+        for r in reports
+        if (old := stored.get(r.account)) is None
+        or (old["cdr_count"], old["total_fee"], old["total_time"])
+        != (r.cdr_count, r.total_fee, r.total_time)
+    ]
+    if changed:
+        FeeReport.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["server", "account", "day"],
+            update_fields=["cdr_count", "total_fee", "total_time", "synced_at"],
+        )
+    return len(changed)
+
+
+def consumption_sync(
+    *, server: VosServer, client: VosClient, state: SyncState, now: datetime | None = None
+) -> int:
+    """GetConsumption (rents, minimum charges) since the last run into billing.Consumption."""
+    from billing.models import Consumption
+
+    now = now or timezone.now()
+    since = _history_since(state, "consumption_through", now)
+    added = 0
+    for owner in _history_owners(server):
+        for begin, end in _history_windows(since, now):
+            records = client.get_consumption(begin=begin, end=end, **owner)
+            unique = {r.natural_key: r for r in records}
+            added += _insert_new(
+                Consumption,
+                server,
+                [
+                    Consumption(
+                        server=server,
+                        natural_key=key,
+                        account=r.account[:64],
+                        amount=r.money,
+                        balance_after=r.balance_after,
+                        type=r.type,
+                        source=r.name[:64],
+                        at=r.time,
+                    )
+                    for key, r in unique.items()
+                ],
+            )
+    state.cursor["consumption_through"] = now.isoformat()
+    return added
+
+
+# --- Running a job: lock, client, SyncState ------------------------------------------------
+
+
+@contextmanager
+def job_lock(*, key: str, timeout: int) -> Iterator[bool]:
+    """A non-blocking lock in the Django cache (Redis in production): yields True if taken.
+
+    ``cache.add`` is atomic in Redis (SET NX), so one run wins. The lock is deleted only by
+    its owner (its token still stored); the timeout frees the lock of a crashed worker.
+    """
+    token = uuid.uuid4().hex
+    # Per database too: portals (or test runs) sharing one Redis never block each other.
+    key = f"telephony:lock:{connection.settings_dict['NAME']}:{key}"
+    acquired = cache.add(key, token, timeout)
+    try:
+        yield acquired
+    finally:
+        if acquired and cache.get(key) == token:
+            cache.delete(key)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    server: str
+    job: str
+    rows: int = 0
+    vos_calls: int = 0
+    duration_ms: int = 0
+    skipped: bool = False  # another run of the same job on the same server holds the lock
+
+
+JobFunc = Callable[..., int]
+
+
+def _run_discovery(*, server, client, state):
+    return accounts_discover(server=server, client=client)
+
+
+def _run_balances(*, server, client, state):
+    return balances_sync(server=server, client=client)
+
+
+def _run_cdrs(*, server, client, state):
+    window = int(state.cursor.get("window_days") or CDR_WINDOW_DAYS)
+    client.cdr_window_days = max(1, window)
+    try:
+        return cdrs_sync(server=server, client=client, state=state)
+    finally:
+        # Keep the window size this server accepts (the client halves it on -10033).
+        state.cursor["window_days"] = client.cdr_window_days
+
+
+def _run_payments(*, server, client, state):
+    return pay_history_sync(server=server, client=client, state=state)
+
+
+def _run_reports(*, server, client, state):
+    return fee_reports_sync(server=server, client=client, state=state)
+
+
+JOBS: dict[str, JobFunc] = {
+    Job.DISCOVERY: _run_discovery,
+    Job.BALANCES: _run_balances,
+    Job.CDRS: _run_cdrs,
+    Job.PAYMENTS: _run_payments,
+    Job.REPORTS: _run_reports,
+}
+
+
+def run_client(server: VosServer) -> VosClient:
+    """The server's pooled connection with its own call counter (for SyncState.vos_calls)."""
+    base = client_for(server)
+    connect, read = base.timeout
+    client = base.with_timeouts(connect, read, retries=base.read_retries)
+    client.stats = CallStats()
+    return client
+
+
+def server_job_run(*, server: VosServer, job: str, client: VosClient | None = None) -> JobOutcome:
+    """Run one job for one server under its lock, recording the run in SyncState.
+
+    A run already in progress elsewhere makes this a no-op (``skipped``). Errors are
+    recorded and raised again (the Celery task retries VosUnavailable).
+    """
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}")
+    with job_lock(key=f"{server.pk}:{job}", timeout=LOCK_TIMEOUTS[job]) as acquired:
+        if not acquired:
+            log.info("sync %s/%s already running; skipped", server.name, job)
+            return JobOutcome(server=server.name, job=job, skipped=True)
+        return _job_run_locked(server=server, job=job, client=client or run_client(server))
+
+
+def _job_run_locked(*, server: VosServer, job: str, client: VosClient) -> JobOutcome:
+    state, _created = SyncState.objects.get_or_create(server=server, job=job)
+    started_at = timezone.now()
+    SyncState.objects.filter(pk=state.pk).update(last_started_at=started_at)
+    calls_before = client.stats.calls
+    started = time.monotonic()
+    try:
+        rows = JOBS[job](server=server, client=client, state=state)
+    except Exception as exc:
+        duration = int((time.monotonic() - started) * 1000)
+        SyncState.objects.filter(pk=state.pk).update(
+            last_error_at=timezone.now(),
+            last_error=_error_text(exc),
+            last_duration_ms=duration,
+            vos_calls=client.stats.calls - calls_before,
+            cursor=state.cursor,
+        )
+        log.warning("sync %s/%s failed: %s", server.name, job, exc)
+        raise
+    duration = int((time.monotonic() - started) * 1000)
+    calls = client.stats.calls - calls_before
+    SyncState.objects.filter(pk=state.pk).update(
+        last_success_at=timezone.now(),
+        last_error="",
+        last_rows=rows,
+        last_duration_ms=duration,
+        vos_calls=calls,
+        cursor=state.cursor,
+    )
+    log.info("sync %s/%s: %d rows, %d VOS calls, %d ms", server.name, job, rows, calls, duration)
+    return JobOutcome(server=server.name, job=job, rows=rows, vos_calls=calls, duration_ms=duration)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def cdr_backfill(
+    *,
+    server: VosServer,
+    first: date,
+    last: date,
+    progress: Callable[[date, date, int], Any] | None = None,
+) -> int:
+    """Fetch call records of server days first..last (idempotent); returns rows added.
+
+    Runs under its own lock (two backfills of one server never overlap); it may overlap the
+    periodic CDR job harmlessly, since both only insert keys not yet stored.
+    """
+    if first > last:
+        raise ValueError("first day is after last day")
+    with job_lock(key=f"{server.pk}:cdr_backfill", timeout=6 * 60 * 60) as acquired:
+        if not acquired:
+            raise RuntimeError(f"a CDR backfill of {server.name} is already running")
+        client = run_client(server)
+        state = SyncState.objects.filter(server=server, job=Job.CDRS).first()
+        window = int((state.cursor if state else {}).get("window_days") or CDR_WINDOW_DAYS)
+        client.cdr_window_days = max(1, window)
+        added = 0
+        for begin, end in day_windows(first, last, max(window, 1)):
+            rows = cdrs_fetch(server=server, client=client, first=begin, last=end)
+            added += rows
+            if progress:
+                progress(begin, end, rows)
+        return added
+
+
+# --- Low-balance alerts --------------------------------------------------------------------
+
+
+def low_balance_alerts_send(*, now: datetime | None = None) -> int:
+    """E-mail each customer and reseller whose balance fell below their threshold.
+
+    One e-mail per crossing: ``Profile.low_balance_alerted_at`` is claimed with a
+    conditional UPDATE (only one worker can win it) before sending, and cleared once the
+    balance is back at or above the threshold. Returns how many e-mails were sent.
+    """
+    from accounts.models import Profile, Role
+
+    now = now or timezone.now()
+    profiles = (
+        Profile.objects.filter(
+            role__in=[Role.CUSTOMER, Role.RESELLER],
+            vos_account__isnull=False,
+            vos_account__missing_since__isnull=True,
+        )
+        .select_related("user", "vos_account", "vos_account__server")
+        .order_by("pk")
+    )
+    sent = 0
+    for profile in profiles.iterator(chunk_size=500):
+        below = profile.vos_account.balance < profile.threshold
+        if not below:
+            if profile.low_balance_alerted_at is not None:
+                # Re-arm, unless the row changed since it was read.
+                Profile.objects.filter(
+                    pk=profile.pk, low_balance_alerted_at=profile.low_balance_alerted_at
+                ).update(low_balance_alerted_at=None)
+            continue
+        if profile.low_balance_alerted_at is not None or not profile.user.email:
+            continue
+        claimed = Profile.objects.filter(pk=profile.pk, low_balance_alerted_at__isnull=True).update(
+            low_balance_alerted_at=now
+        )
+        if not claimed:
+            continue
+        try:
+            _low_balance_mail(profile)
+        except Exception:
+            # Give the crossing back so the next run tries again.
+            Profile.objects.filter(pk=profile.pk, low_balance_alerted_at=now).update(
+                low_balance_alerted_at=None
+            )
+            log.exception("low-balance e-mail to %s failed", profile.user)
+            continue
+        sent += 1
+    return sent
+
+
+def _low_balance_mail(profile) -> None:
+    from accounts.models import Role
+
+    account = profile.vos_account
+    places = Decimal(1).scaleb(-settings.PORTAL_AMOUNT_DECIMALS)
+    amount = f"{account.balance.quantize(places)} {settings.PORTAL_CURRENCY}"
+    threshold = f"{profile.threshold.quantize(places)} {settings.PORTAL_CURRENCY}"
+    with translation.override(profile.language or settings.LANGUAGE_CODE):
+        subject = _("%(portal)s: low balance on account %(account)s") % {
+            "portal": settings.PORTAL_NAME,
+            "account": account.account,
+        }
+        if profile.role == Role.RESELLER:
+            lead = _("The balance of your reseller account %(account)s is %(amount)s.")
+        else:
+            lead = _("The balance of your account %(account)s is %(amount)s.")
+        body = "\n\n".join(
+            [
+                lead % {"account": account.account, "amount": amount},
+                _("It is below your alert threshold of %(threshold)s. Top up to keep calling.")
+                % {"threshold": threshold},
+                _("You will not be alerted again until the balance is back above the threshold."),
+            ]
+        )
+    send_mail(subject, body, None, [profile.user.email])
+
+
+# --- Retention -----------------------------------------------------------------------------
+
+
+def cdrs_prune(*, before: datetime, batch_size: int = RETENTION_BATCH) -> int:
+    """Delete call records that started before ``before``, a limited batch at a time."""
+    deleted = 0
+    while True:
+        ids = list(
+            Cdr.objects.filter(start__lt=before)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            count, _by_model = Cdr.objects.filter(
+                id__gte=ids[0], id__lte=ids[-1], start__lt=before
+            ).delete()
+        deleted += count
+        if len(ids) < batch_size:
+            return deleted
+
+
+def cdrs_retention_prune(*, now: datetime | None = None) -> int:
+    before = (now or timezone.now()) - timedelta(days=settings.CDR_RETENTION_DAYS)
+    return cdrs_prune(before=before)
+
+
+# --- Reads for pages -----------------------------------------------------------------------
+
+
+def last_synced(server: VosServer | int, job: str) -> datetime | None:
+    """When ``job`` last succeeded for ``server`` (a VosServer or its id); None if never."""
+    server_id = server if isinstance(server, int) else server.pk
+    return (
+        SyncState.objects.filter(server_id=server_id, job=job)
+        .values_list("last_success_at", flat=True)
+        .first()
+    )
+
+
+def sync_states(server: VosServer | int) -> dict[str, SyncState]:
+    """Every job's SyncState of a server, by job name (jobs never run are absent)."""
+    server_id = server if isinstance(server, int) else server.pk
+    return {s.job: s for s in SyncState.objects.filter(server_id=server_id)}

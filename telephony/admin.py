@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import Cdr, Phone, SyncState, VosAccount, VosServer
+
+
+@admin.register(VosServer)
+class VosServerAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "time_zone", "enabled"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["discover_now", "sync_balances_now"]
+    fieldsets = [
+        (None, {"fields": ["name", "url", "time_zone", "enabled"]}),
+        (_("Timeouts"), {"fields": ["connect_timeout", "read_timeout"]}),
+        (
+            _("Push receiver"),
+            {
+                "fields": ["push_secret", "push_allowed_ips"],
+                "description": _(
+                    "VOS pushes to /vos-push/&lt;push secret&gt;/&lt;Interface&gt; on this "
+                    "portal. With no allowed IPs, only the address of the interface root's "
+                    "host is accepted."
+                ),
+            },
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def _queue(self, request, queryset, job: str, label: str) -> None:
+        from .tasks import server_sync
+
+        servers = list(queryset.filter(enabled=True))
+        for server in servers:
+            server_sync.delay(server.pk, job)
+        self.message_user(
+            request,
+            ngettext(
+                "%(job)s queued for %(n)d server.",
+                "%(job)s queued for %(n)d servers.",
+                len(servers),
+            )
+            % {"job": label, "n": len(servers)},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Discover accounts now"))
+    def discover_now(self, request, queryset):
+        self._queue(request, queryset, SyncState.Job.DISCOVERY, _("Discovery"))
+
+    @admin.action(description=_("Sync balances now"))
+    def sync_balances_now(self, request, queryset):
+        self._queue(request, queryset, SyncState.Job.BALANCES, _("Balances"))
+
+
+@admin.register(VosAccount)
+class VosAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "account",
+        "server",
+        "name",
+        "agent_account",
+        "balance",
+        "limit_money",
+        "locked",
+        "balance_as_of",
+        "last_call_at",
+        "missing_since",
+    ]
+    list_filter = ["server", "locked", ("missing_since", admin.EmptyFieldListFilter)]
+    search_fields = ["account", "name", "agent_account"]
+    list_select_related = ["server"]
+    # The mirror is VOS's data: change it on VOS, not here.
+    readonly_fields = [f.name for f in VosAccount._meta.fields if f.name != "id"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Phone)
+class PhoneAdmin(admin.ModelAdmin):
+    list_display = ["e164", "server", "account", "online", "last_seen_at", "remote_ip"]
+    list_filter = ["server", "online"]
+    search_fields = ["e164", "account"]
+
+
+@admin.register(Cdr)
+class CdrAdmin(admin.ModelAdmin):
+    list_display = ["start", "server", "account", "caller_e164", "callee_e164", "hold_time", "fee"]
+    list_filter = ["server"]
+    search_fields = ["account", "caller_e164", "callee_e164"]
+    date_hierarchy = "start"
+    show_full_result_count = False  # COUNT(*) on a large CDR table is slow
+    readonly_fields = [f.name for f in Cdr._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(admin.ModelAdmin):
+    list_display = [
+        "server",
+        "job",
+        "last_success_at",
+        "lag_display",
+        "last_error_at",
+        "last_rows",
+        "vos_calls",
+        "last_duration_ms",
+    ]
+    list_filter = ["server", "job"]
+    readonly_fields = [
+        "server",
+        "job",
+        "last_started_at",
+        "last_success_at",
+        "last_error_at",
+        "last_error",
+        "last_rows",
+        "last_duration_ms",
+        "vos_calls",
+        "cursor",
+    ]
+
+    @admin.display(description=_("lag"))
+    def lag_display(self, obj: SyncState):
+        lag = obj.lag
+        return "—" if lag is None else str(lag).split(".")[0]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,71 @@
+"""VOS servers, mirrored accounts, call records and sync state for tests.
+
+`VosServerFactory()` points at a closed port unless `url=` is given (e.g. an emulator's
+`vos_emulator.url`); `VosAccountFactory(server=..., account="1001")` mirrors one account.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from telephony.models import Cdr, Phone, SyncState, VosAccount, VosServer
+
+
+class VosServerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VosServer
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"vos{n}")
+    url = factory.LazyAttribute(lambda o: f"http://127.0.0.1:9/{o.name}/external/server")
+    connect_timeout = 1.0
+    read_timeout = 2.0
+
+
+class VosAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VosAccount
+        django_get_or_create = ("server", "account")
+
+    server = factory.SubFactory(VosServerFactory)
+    account = factory.Sequence(lambda n: f"{5000 + n}")
+    name = factory.LazyAttribute(lambda o: f"Customer {o.account}")
+    balance = Decimal("10")
+
+
+class PhoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Phone
+        django_get_or_create = ("server", "e164")
+
+    server = factory.SubFactory(VosServerFactory)
+    e164 = factory.Sequence(lambda n: f"8613900{n:06d}")
+
+
+class CdrFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Cdr
+
+    server = factory.SubFactory(VosServerFactory)
+    natural_key = factory.Sequence(lambda n: f"t{n}")
+    account = "1001"
+    caller_e164 = "8613800001001"
+    callee_e164 = "8613912345678"
+    start = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    stop = factory.LazyAttribute(lambda o: o.start + timedelta(seconds=o.hold_time))
+    hold_time = 60
+    fee_time = 60
+    fee = Decimal("0.1")
+
+
+class SyncStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncState
+        django_get_or_create = ("server", "job")
+
+    server = factory.SubFactory(VosServerFactory)
+    job = SyncState.Job.BALANCES
