@@ -40,6 +40,23 @@ def _read(name: str, cast, default=environ.Env.NOTSET):
         raise ImproperlyConfigured(f"{name}: invalid value ({exc})") from exc
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, default: bool) -> bool:
+    """A strict boolean: true/false, yes/no, on/off, 1/0; anything else is an error."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}: expected true or false, got {raw!r}")
+
+
 def _secret(name: str) -> str | None:
     """A secret from NAME or from the file named by NAME_FILE (Docker/K8s secrets)."""
     path = os.environ.get(f"{name}_FILE")
@@ -61,7 +78,7 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
-DEBUG = _read("DEBUG", bool, default=False)
+DEBUG = _bool("DEBUG", False)
 
 SECRET_KEY = _secret("SECRET_KEY")
 if not SECRET_KEY:
@@ -139,6 +156,11 @@ try:
     }
 except (ImproperlyConfigured, KeyError, ValueError) as exc:
     raise ImproperlyConfigured(f"DATABASE_URL: invalid value ({exc})") from exc
+if DATABASES["default"]["ENGINE"] not in set(environ.Env.DB_SCHEMES.values()):
+    raise ImproperlyConfigured(
+        f"DATABASE_URL: unknown database scheme {DATABASES['default']['ENGINE']!r} "
+        "(use postgres://, sqlite:///, mysql://)"
+    )
 DATABASES["default"].setdefault("CONN_MAX_AGE", _read("CONN_MAX_AGE", int, default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -256,6 +278,9 @@ VOS_TIME_ZONE = _read("VOS_TIME_ZONE", str, default="UTC")
 # Page reads never wait on VOS longer than this; past it the last known figure is shown.
 VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
 
+# How far around a lost Pay's send time reconciliation looks in the VOS pay history (clock skew).
+LEDGER_RECONCILE_MARGIN_SECONDS = _read("LEDGER_RECONCILE_MARGIN_SECONDS", int, default=120)
+
 # --- Money and display -----------------------------------------------------------------------
 PORTAL_CURRENCY = _read("PORTAL_CURRENCY", str, default="USD")
 PORTAL_AMOUNT_DECIMALS = _read("PORTAL_AMOUNT_DECIMALS", int, default=2)
@@ -290,13 +315,13 @@ AXES_IPWARE_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", int, default=0)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 _secure_default = not (DEBUG or TESTING)
-SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", bool, default=_secure_default)
-SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", bool, default=_secure_default)
-CSRF_COOKIE_SECURE = _read("CSRF_COOKIE_SECURE", bool, default=_secure_default)
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", _secure_default)
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", _secure_default)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", _secure_default)
 SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", int, default=31536000 if _secure_default else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = _read("SECURE_HSTS_INCLUDE_SUBDOMAINS", bool, default=True)
-SECURE_HSTS_PRELOAD = _read("SECURE_HSTS_PRELOAD", bool, default=False)
-if _read("SECURE_PROXY_SSL_HEADER", bool, default=False):
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", _secure_default)
+if _bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
