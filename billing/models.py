@@ -28,6 +28,7 @@ class LedgerEntry(models.Model):
         TOPUP = "topup", _("Top-up")
         DEDUCT = "deduct", _("Deduction")
         RESELLER_DEBIT = "reseller_debit", _("Reseller debit (prepaid)")
+        RESELLER_CREDIT = "reseller_credit", _("Reseller credit (prepaid)")
         COMPENSATION = "compensation", _("Compensation")
 
     server = models.ForeignKey(VosServer, on_delete=models.PROTECT, related_name="+")
@@ -51,6 +52,10 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # Reconciliation: when VOS pay history was last searched for this row, and the natural
+    # key of the pay-history record it was matched to (one record settles one row at most).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    vos_record_key = models.CharField(max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -61,6 +66,13 @@ class LedgerEntry(models.Model):
             models.Index(fields=["server", "account", "created_at"], name="ledger_account"),
             models.Index(fields=["reseller_account", "created_at"], name="ledger_reseller"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "vos_record_key"],
+                condition=~models.Q(vos_record_key=""),
+                name="ledger_vos_record_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.account} {self.amount} {self.state}"
@@ -68,6 +80,14 @@ class LedgerEntry(models.Model):
     @property
     def memo_tag(self) -> str:
         return f"portal#{self.pk}"
+
+    @property
+    def settled(self) -> bool:
+        return self.state in (self.State.APPLIED, self.State.FAILED)
+
+    @property
+    def customer_facing(self) -> bool:
+        return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT)
 
 
 class AuditLog(models.Model):
@@ -169,7 +189,9 @@ class Consumption(models.Model):
     class Meta:
         ordering = ["-at"]
         constraints = [
-            models.UniqueConstraint(fields=["server", "natural_key"], name="consumption_natural_key")
+            models.UniqueConstraint(
+                fields=["server", "natural_key"], name="consumption_natural_key"
+            )
         ]
         indexes = [models.Index(fields=["server", "account", "at"], name="consumption_account")]
 

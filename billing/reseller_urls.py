@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import reseller_views as views
 
 app_name = "reseller"
 
-_todo = TemplateView.as_view(template_name="base.html")
-
 urlpatterns = [
-    path("", _todo, name="customers"),
-    path("customers/new/", _todo, name="customer_create"),
-    path("topups/", _todo, name="topups"),
+    path("", views.customers, name="customers"),
+    path("customers/new/", views.customer_create, name="customer_create"),
+    path("customer/<str:account>/", views.customer_detail, name="customer_detail"),
+    path("customer/<str:account>/lock/", views.customer_lock, name="customer_lock"),
+    path("customer/<str:account>/limit/", views.customer_limit, name="customer_limit"),
+    path("topup/", views.topup, name="topup"),
+    path("topups/", views.topups, name="topups"),
+    path("topups/<int:pk>/", views.receipt, name="receipt"),
 ]

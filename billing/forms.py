@@ -1,0 +1,155 @@
+"""Forms of the reseller area. They only clean data; services act."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scoping import reseller_agent, reseller_customers
+from telephony.models import VosAccount
+
+from .services import USER_MEMO_MAX, LedgerError, topup_caps_check
+
+AMOUNT = {"max_digits": 14, "decimal_places": 4}
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class AmountField(forms.DecimalField):
+    """A money amount: at most 4 decimals, no exponent, NaN or infinity."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**AMOUNT, **kwargs)
+        self.error_messages["invalid"] = _("Enter an amount such as 25 or 12.50.")
+
+    def to_python(self, value):
+        if isinstance(value, str) and re.search(r"[eE]", value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class ResellerFormMixin:
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class TopupForm(ResellerFormMixin, forms.Form):
+    TOPUP, DEDUCT = "topup", "deduct"
+
+    account = forms.CharField(label=_("Customer account"), max_length=64)
+    direction = forms.ChoiceField(
+        label=_("Action"),
+        choices=[(TOPUP, _("Top up (add credit)")), (DEDUCT, _("Deduct (take credit)"))],
+        initial=TOPUP,
+        widget=forms.RadioSelect,
+    )
+    amount = AmountField(label=_("Amount"))
+    memo = forms.CharField(
+        label=_("Memo"),
+        max_length=USER_MEMO_MAX,
+        required=False,
+        help_text=_("Optional. Shown in the payment history."),
+    )
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    customer: VosAccount | None = None
+
+    def clean_account(self) -> str:
+        account = self.cleaned_data["account"].strip()
+        customer = reseller_customers(self.user).filter(account=account).first()
+        if customer is None:
+            raise forms.ValidationError(_("You have no customer with this account."))
+        self.customer = customer
+        return account
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError(_("Enter an amount greater than zero."))
+        return amount
+
+    def clean_memo(self) -> str:
+        return " ".join(CONTROL_CHARS.sub(" ", self.cleaned_data["memo"]).split())
+
+    def clean_key(self) -> str:
+        try:
+            return str(uuid.UUID(self.cleaned_data["key"]))
+        except ValueError:
+            raise forms.ValidationError(_("This form has expired. Please start again.")) from None
+
+    def clean(self):
+        data = super().clean()
+        amount = data.get("amount")
+        if amount is not None and "amount" not in self.errors and self.customer is not None:
+            try:
+                topup_caps_check(
+                    profile=self.user.profile,
+                    agent=reseller_agent(self.user),
+                    amount=amount,
+                    deduct=data.get("direction") == self.DEDUCT,
+                )
+            except LedgerError as exc:
+                self.add_error(exc.field, exc.message)
+        return data
+
+    @property
+    def deduct(self) -> bool:
+        return self.cleaned_data.get("direction") == self.DEDUCT
+
+
+class LimitForm(forms.Form):
+    limit_money = AmountField(
+        label=_("Overdraft limit"),
+        min_value=Decimal("0"),
+        max_value=Decimal("1000000"),
+        help_text=_("How far below zero the balance may go."),
+    )
+
+
+class CustomerCreateForm(ResellerFormMixin, forms.Form):
+    account = forms.CharField(
+        label=_("VOS account"),
+        max_length=32,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, dot, dash or underscore only.")
+            )
+        ],
+    )
+    name = forms.CharField(label=_("Name"), max_length=64, required=False)
+    limit_money = AmountField(
+        label=_("Overdraft limit"),
+        min_value=Decimal("0"),
+        max_value=Decimal("1000000"),
+        initial=Decimal("0"),
+    )
+    e164 = forms.CharField(
+        label=_("Phone number (E.164)"),
+        max_length=32,
+        validators=[RegexValidator(r"^\d{3,32}$", _("Digits only, without + or spaces."))],
+    )
+    web_password = forms.CharField(
+        label=_("Web query password"),
+        min_length=6,
+        max_length=32,
+        widget=forms.PasswordInput(render_value=True),
+        help_text=_("The customer proves they own the number with it."),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("We send the customer an invitation to the portal."),
+    )
+
+    def clean_account(self) -> str:
+        account = self.cleaned_data["account"]
+        agent = reseller_agent(self.user)
+        if VosAccount.objects.filter(server_id=agent.server_id, account=account).exists():
+            raise forms.ValidationError(_("This account already exists."))
+        return account
