@@ -18,10 +18,14 @@ PROD = {
 }
 
 
+def production_env() -> dict[str, str]:
+    """This process's environment less what tests set, plus production settings."""
+    dropped = {"DATABASE_URL", "REDIS_URL", "PORTAL_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**{k: v for k, v in os.environ.items() if k not in dropped}, **PROD}
+
+
 def start(**overrides: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.pop("PORTAL_TESTING", None)
-    env.update(PROD)
+    env = production_env()
     env.update(overrides)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
@@ -63,12 +67,10 @@ def test_a_bad_value_fails_at_start_naming_the_variable(variable, value):
 
 
 def test_the_deploy_check_is_clean_under_production_settings():
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(PROD)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=env,
+        env=production_env(),
         capture_output=True,
         text=True,
         timeout=120,
