@@ -51,7 +51,9 @@ class Profile(models.Model):
     topup_cap_per_transaction = models.DecimalField(
         _("top-up cap per transaction"), default=Decimal("500"), **MONEY
     )
-    topup_cap_per_day = models.DecimalField(_("top-up cap per day"), default=Decimal("2000"), **MONEY)
+    topup_cap_per_day = models.DecimalField(
+        _("top-up cap per day"), default=Decimal("2000"), **MONEY
+    )
     prepaid = models.BooleanField(
         _("prepaid reseller"),
         default=False,
@@ -75,16 +77,32 @@ class Invitation(models.Model):
     """An e-mailed, signed, expiring link to set a password for a new portal login."""
 
     email = models.EmailField(_("e-mail"))
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
-    vos_account = models.ForeignKey(VosAccount, on_delete=models.CASCADE, null=True, blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    vos_account = models.ForeignKey(
+        VosAccount,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("VOS account"),
+    )
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def accepted(self) -> bool:
+        return self.accepted_at is not None

@@ -1,0 +1,187 @@
+"""Staff pages for portal users, their (server, account) mapping, and invitations.
+
+Built for 100,000 users: joins instead of per-row queries, no full counts, no VOS calls.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .models import Invitation, Profile, Role
+
+User = get_user_model()
+
+
+class ProfileAdminForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = [
+            "role",
+            "vos_account",
+            "language",
+            "time_zone",
+            "low_balance_threshold",
+            "topup_cap_per_transaction",
+            "topup_cap_per_day",
+            "prepaid",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        role = cleaned.get("role")
+        if role in (Role.CUSTOMER, Role.RESELLER) and not cleaned.get("vos_account"):
+            self.add_error("vos_account", _("Customers and resellers need a VOS account."))
+        return cleaned
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    form = ProfileAdminForm
+    can_delete = False
+    extra = 0
+    max_num = 1
+    raw_id_fields = ["vos_account"]
+    fieldsets = [
+        (None, {"fields": ["role", "vos_account", "language", "time_zone"]}),
+        (_("Alerts"), {"fields": ["low_balance_threshold", "low_balance_alerted_at"]}),
+        (
+            _("Reseller settings"),
+            {"fields": ["topup_cap_per_transaction", "topup_cap_per_day", "prepaid"]},
+        ),
+    ]
+    readonly_fields = ["low_balance_alerted_at"]
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [*Role.choices, ("none", _("No profile"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(profile__isnull=True)
+        if self.value():
+            return queryset.filter(profile__role=self.value())
+        return queryset
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class PortalUserAdmin(DjangoUserAdmin):
+    inlines = [ProfileInline]
+    list_display = [
+        "username",
+        "email",
+        "role",
+        "vos_account",
+        "server",
+        "is_active",
+        "is_staff",
+        "last_login",
+    ]
+    list_select_related = ["profile__vos_account__server"]
+    list_filter = [RoleFilter, "profile__vos_account__server", "is_staff", "is_active"]
+    search_fields = ["username", "email", "profile__vos_account__account"]
+    show_full_result_count = False
+    ordering = ["username"]
+
+    @admin.display(description=_("role"), ordering="profile__role")
+    def role(self, obj):
+        profile = getattr(obj, "profile", None)
+        return profile.get_role_display() if profile else "—"
+
+    @admin.display(description=_("VOS account"), ordering="profile__vos_account__account")
+    def vos_account(self, obj):
+        profile = getattr(obj, "profile", None)
+        return profile.vos_account.account if profile and profile.vos_account else "—"
+
+    @admin.display(description=_("server"), ordering="profile__vos_account__server__name")
+    def server(self, obj):
+        profile = getattr(obj, "profile", None)
+        return profile.vos_account.server.name if profile and profile.vos_account else "—"
+
+
+class InvitationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "role", "vos_account"]
+
+    def clean(self):
+        cleaned = super().clean()
+        role = cleaned.get("role")
+        if role in (Role.CUSTOMER, Role.RESELLER) and not cleaned.get("vos_account"):
+            self.add_error("vos_account", _("Customers and resellers need a VOS account."))
+        if role == Role.STAFF:
+            cleaned["vos_account"] = None
+        return cleaned
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    form = InvitationAdminForm
+    list_display = [
+        "email",
+        "role",
+        "vos_account",
+        "invited_by",
+        "created_at",
+        "last_sent_at",
+        "accepted_at",
+    ]
+    list_select_related = ["vos_account__server", "invited_by"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["email", "vos_account__account"]
+    raw_id_fields = ["vos_account"]
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["email", "role", "vos_account"]
+        return [
+            "email",
+            "role",
+            "vos_account",
+            "invited_by",
+            "created_at",
+            "last_sent_at",
+            "accepted_at",
+            "user",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        obj.invited_by = request.user
+        obj.save()
+        services.invitation_mail(invitation=obj, request=request)
+        self.message_user(request, _("The invitation was e-mailed to %s.") % obj.email)
+
+    @admin.action(description=_("Resend the invitation e-mail (pending only)"))
+    def resend(self, request, queryset):
+        sent = 0
+        for invitation in queryset.filter(accepted_at__isnull=True).select_related(
+            "vos_account", "invited_by"
+        ):
+            services.invitation_mail(invitation=invitation, request=request)
+            sent += 1
+        self.message_user(
+            request,
+            ngettext("%d invitation resent.", "%d invitations resent.", sent) % sent,
+            messages.SUCCESS,
+        )

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from axes.helpers import get_client_ip_address
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.messages.views import SuccessMessageMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+
+from . import services
+from .forms import ActivationForm, InvitationAcceptForm, LoginForm, ProfileForm
+from .models import Profile, Role
+from .scoping import profile_of
+
+# Onboarding logs the new user in without a password round-trip through the axes backend.
+_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _client_ip(request: HttpRequest) -> str:
+    # The address axes identifies the client by (it honours the trusted-proxy setting).
+    return get_client_ip_address(request) or "unknown"
+
+
+def _login_and_greet(request: HttpRequest, user) -> HttpResponse:
+    login(request, user, backend=_BACKEND)
+    response = redirect("home")
+    profile = profile_of(user)
+    if profile is not None and profile.language:
+        services.language_cookie_set(response, profile.language)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "registration/login.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The language chosen on the profile wins from the moment of login.
+        profile = profile_of(form.get_user())
+        if profile is not None and profile.language:
+            services.language_cookie_set(response, profile.language)
+            translation.activate(profile.language)
+        return response
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("profile")
+    success_message = gettext_lazy("Your password was changed.")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "emails/accounts/password_reset_body.txt"
+    subject_template_name = "emails/accounts/password_reset_subject.txt"
+    extra_email_context = {"portal_name": settings.PORTAL_NAME}
+    success_url = reverse_lazy("password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+
+@sensitive_post_parameters("password1", "password2")
+@csrf_protect
+@never_cache
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationInvalid as exc:
+        return render(
+            request, "accounts/invitation_invalid.html", {"error": exc.message}, status=400
+        )
+    form = InvitationAcceptForm(request.POST or None, invitation=invitation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                invitation=invitation,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                # The language the page was read in becomes the profile's.
+                language=translation.get_language(),
+            )
+        except services.InvitationInvalid as exc:
+            return render(
+                request, "accounts/invitation_invalid.html", {"error": exc.message}, status=400
+            )
+        except services.OnboardingError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, _("Welcome! Your login is ready."))
+            return _login_and_greet(request, user)
+    return render(
+        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}
+    )
+
+
+@sensitive_post_parameters("web_password", "password1", "password2")
+@csrf_protect
+@never_cache
+def activate(request: HttpRequest) -> HttpResponse:
+    """A customer proves they own a number (VOS web-query password) and gets a login."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = ActivationForm(request.POST or None)
+    notice = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            proven = services.activation_check(
+                phone=data["phone"],
+                password=data["web_password"],
+                ip=_client_ip(request),
+                server=data.get("server"),
+            )
+            user = services.activation_complete(
+                proven=proven,
+                username=data["username"] or proven.account,
+                password=data["password1"],
+                email=data["email"],
+                language=translation.get_language(),
+            )
+        except services.ActivationUnavailable as exc:
+            notice = exc.message
+        except services.OnboardingError as exc:
+            if exc.field == "username" and not data["username"]:
+                exc.message = _("Your account number is taken as a username: choose another.")
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, _("Welcome! Your login is ready."))
+            return _login_and_greet(request, user)
+    return render(request, "accounts/activate.html", {"form": form, "vos_notice": notice})
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    own, _created = Profile.objects.select_related("vos_account__server").get_or_create(
+        user=user, defaults={"role": Role.STAFF if user.is_staff else Role.CUSTOMER}
+    )
+    with_threshold = own.role in (Role.CUSTOMER, Role.RESELLER)
+    initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "language": own.language,
+        "time_zone": own.time_zone,
+        "low_balance_threshold": own.low_balance_threshold,
+    }
+    form = ProfileForm(
+        request.POST or None,
+        initial=initial,
+        with_threshold=with_threshold,
+        current_time_zone=own.time_zone,
+    )
+    if request.method == "POST" and form.is_valid():
+        own = services.profile_update(user=user, **form.cleaned_data)
+        if own.language:
+            translation.activate(own.language)
+        messages.success(request, _("Your profile was saved."))
+        response = redirect("profile")
+        services.language_cookie_set(response, own.language)
+        return response
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "profile": own,
+            "with_threshold": with_threshold,
+            "default_threshold": Decimal(settings.LOW_BALANCE_DEFAULT),
+        },
+    )
