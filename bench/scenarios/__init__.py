@@ -1,0 +1,1 @@
+"""One module per scenario: ``SIZES`` ({"smoke": {...}, "full": {...}}) and ``run(**size)``."""

@@ -1,0 +1,143 @@
+"""2. CDR ingest: a month of call records for every account, then the same month again.
+
+Subject: ``telephony.sync.cdr_backfill`` over 31 closed server days (the path of
+``manage.py cdr_backfill`` and of the periodic job's catch-up). Reference: a bare
+``requests`` loop asking the emulator the same GetCdr windows and decoding the JSON, i.e.
+what any ingest must at least pay. Peak RSS is this process's own; the emulator runs apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+from bench.emulator import EmulatorProcess
+from bench.fixtures import server_create
+from bench.measure import Report, Target, profiled, rss_watch
+
+SIZES = {
+    "smoke": {"accounts": 50, "cdrs": 5_000, "days": 31},
+    "full": {"accounts": 2_000, "cdrs": 1_000_000, "days": 31},
+}
+
+
+def _reference(url: str, accounts: list[str], windows) -> tuple[float, int, int]:
+    """Seconds, rows and calls of the same GetCdr requests through a plain requests loop."""
+    import requests
+
+    from telephony.sync import CDR_ACCOUNTS_PER_CALL
+    from telephony.vos import REQUEST_HEADERS, chunked, encode_body, format_day
+
+    session = requests.Session()
+    rows = calls = 0
+    started = time.perf_counter()
+    for first, last in windows:
+        for names in chunked(accounts, CDR_ACCOUNTS_PER_CALL):
+            payload = {
+                "accounts": names,
+                "beginTime": format_day(first),
+                "endTime": format_day(last),
+            }
+            response = session.post(
+                f"{url.rstrip('/')}/GetCdr",
+                data=encode_body(payload),
+                headers=REQUEST_HEADERS,
+                timeout=300,
+            )
+            response.raise_for_status()
+            rows += len(json.loads(response.content)["infoCdrs"])
+            calls += 1
+    seconds = time.perf_counter() - started
+    session.close()
+    return seconds, rows, calls
+
+
+def _analyze() -> str:
+    """ANALYZE the call-record table; returns the server's autovacuum setting."""
+    from django.db import connection
+
+    from telephony.models import Cdr
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Cdr._meta.db_table}")
+        if connection.vendor != "postgresql":
+            return "n/a"
+        cursor.execute("SHOW autovacuum")
+        return cursor.fetchone()[0]
+
+
+def run(*, accounts: int, cdrs: int, days: int) -> Report:
+    from telephony import sync
+    from telephony.models import Cdr, SyncState, VosAccount
+    from telephony.vos import day_windows
+
+    report = Report()
+    per_day = cdrs / (accounts * days)
+    with EmulatorProcess(
+        kind="scale", accounts=accounts, cdrs_per_account_per_day=per_day, history_days=days
+    ) as emu:
+        server = server_create(emu.url)
+        sync.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
+        names = list(
+            VosAccount.objects.filter(server=server)
+            .order_by("account")
+            .values_list("account", flat=True)
+        )
+        last = sync.server_today(server) - timedelta(days=1)
+        first = last - timedelta(days=days - 1)
+        windows = list(day_windows(first, last, sync.CDR_WINDOW_DAYS))
+
+        calls_before = emu.calls().get("GetCdr", 0)
+        with rss_watch() as rss:
+            started = time.perf_counter()
+            with profiled():
+                added = sync.cdr_backfill(server=server, first=first, last=last)
+            seconds = time.perf_counter() - started
+        calls = emu.calls().get("GetCdr", 0) - calls_before
+
+        # Fresh planner statistics for the re-run, as autovacuum gives a production server
+        # (test servers often run without it; see the details' "autovacuum").
+        autovacuum = _analyze()
+        started = time.perf_counter()
+        again = sync.cdr_backfill(server=server, first=first, last=last)
+        again_seconds = time.perf_counter() - started
+        stored = Cdr.objects.filter(server=server).count()
+        # Last, so its decoded answers never count in the subject's memory.
+        ref_seconds, ref_rows, ref_calls = _reference(emu.url, names, windows)
+
+    report.add(
+        "rows/s", added / seconds, "/s", reference=ref_rows / ref_seconds, target=Target(min=20_000)
+    )
+    report.add(
+        "peak RSS",
+        rss.peak,
+        "MB",
+        target=Target(max=300),
+        note=f"{rss.before:.0f} MB before the run",
+    )
+    report.add("re-run adds rows", again, target=Target(max=1))
+    report.add(
+        "re-run rows/s",
+        ref_rows / again_seconds if again_seconds else None,
+        "/s",
+        reference=ref_rows / ref_seconds,
+        note="same window again: all keys known",
+    )
+    report.add("GetCdr calls", calls, reference=ref_calls, better="lower")
+    report.details.update(
+        accounts=len(names),
+        first=first.isoformat(),
+        last=last.isoformat(),
+        rows_added=added,
+        rows_stored=stored,
+        rows_reference=ref_rows,
+        seconds=seconds,
+        reference_seconds=ref_seconds,
+        rerun_seconds=again_seconds,
+        rss_before_mb=rss.before,
+        rss_peak_mb=rss.peak,
+        rss_growth_mb=rss.growth,
+        autovacuum=autovacuum,
+    )
+    return report
