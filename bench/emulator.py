@@ -16,14 +16,6 @@ START_TIMEOUT = 300  # building a large scale seed takes a while
 
 def _serve(conn, seed: dict[str, Any]) -> None:
     from telephony.emulator import EmulatorServer, EmulatorState
-    from telephony.emulator import server as emulator_server
-
-    # Answers go out as two writes (headers, body). Without TCP_NODELAY every keep-alive
-    # answer then waits ~40 ms for the client's delayed ACK, which no Tomcat does; it would
-    # swamp every number here. (A no-op once the emulator's handler sets it itself.)
-    handler = getattr(emulator_server, "_Handler", None)
-    if handler is not None:
-        handler.disable_nagle_algorithm = True
 
     kind = seed.pop("kind")
     state = EmulatorState.demo() if kind == "demo" else EmulatorState.scale(**seed)

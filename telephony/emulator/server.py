@@ -126,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Apache-Coyote/1.1"
     sys_version = ""
     timeout = 60  # idle keep-alive connections are closed after this
+    # Headers and body go out in separate writes; with Nagle on, each answer on a kept-alive
+    # connection would wait for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
