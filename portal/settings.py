@@ -277,6 +277,9 @@ if VOS_TIMEOUT <= 0 or VOS_CONNECT_TIMEOUT <= 0:
 VOS_TIME_ZONE = _read("VOS_TIME_ZONE", str, default="UTC")
 # Page reads never wait on VOS longer than this; past it the last known figure is shown.
 VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
+# The dashboard asks VOS live only when the mirror's figures are older than this (the balance
+# job refreshes them every minute, pushes at once).
+DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)
 
 # How far around a lost Pay's send time reconciliation looks in the VOS pay history (clock skew).
 LEDGER_RECONCILE_MARGIN_SECONDS = _read("LEDGER_RECONCILE_MARGIN_SECONDS", int, default=120)
