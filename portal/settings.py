@@ -288,6 +288,9 @@ LEDGER_RECONCILE_MARGIN_SECONDS = _read("LEDGER_RECONCILE_MARGIN_SECONDS", int, 
 PORTAL_CURRENCY = _read("PORTAL_CURRENCY", str, default="USD")
 PORTAL_AMOUNT_DECIMALS = _read("PORTAL_AMOUNT_DECIMALS", int, default=2)
 PORTAL_NAME = _read("PORTAL_NAME", str, default="VOS Portal")
+# Where the portal is reached, for links in e-mails sent outside a request (tasks, shell).
+PORTAL_BASE_URL = _read("PORTAL_BASE_URL", str, default="http://localhost:8000").rstrip("/")
+_url("PORTAL_BASE_URL", PORTAL_BASE_URL, ("http", "https"))
 LOW_BALANCE_DEFAULT = _read("LOW_BALANCE_DEFAULT", str, default="5")
 
 # --- Auth, sessions, security -----------------------------------------------------------------
