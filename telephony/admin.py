@@ -13,7 +13,7 @@ class VosServerAdmin(admin.ModelAdmin):
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["discover_now", "sync_balances_now"]
+    actions = ["test_connection", "discover_now", "sync_balances_now"]
     fieldsets = [
         (None, {"fields": ["name", "url", "time_zone", "enabled"]}),
         (_("Timeouts"), {"fields": ["connect_timeout", "read_timeout"]}),
@@ -47,6 +47,18 @@ class VosServerAdmin(admin.ModelAdmin):
             % {"job": label, "n": len(servers)},
             messages.SUCCESS,
         )
+
+    @admin.action(description=_("Test connection"))
+    def test_connection(self, request, queryset):
+        from .vos import vos_probe
+
+        for server in queryset:
+            ok, detail = vos_probe(server)
+            self.message_user(
+                request,
+                _("%(server)s: %(detail)s") % {"server": server.name, "detail": detail},
+                messages.SUCCESS if ok else messages.ERROR,
+            )
 
     @admin.action(description=_("Discover accounts now"))
     def discover_now(self, request, queryset):

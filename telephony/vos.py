@@ -1025,6 +1025,26 @@ def client_for(server) -> VosClient:
         return client
 
 
+def vos_probe(server) -> tuple[bool, str]:
+    """Is the server's interface reachable and speaking VOS? (admin's "Test connection").
+
+    Asks GetCustomer for an account that cannot exist: any well-formed answer, -10007
+    included, proves the address, the allow-list and the protocol.
+    """
+    from django.utils.translation import gettext as _
+
+    client = client_for(server).with_timeouts(server.connect_timeout, server.connect_timeout + 2)
+    started = time.monotonic()
+    try:
+        client.call("GetCustomer", {"accounts": ["__portal_probe__"]}, retry=False)
+    except VosRejected:
+        pass
+    except VosUnavailable as exc:
+        return False, _("not reachable: %(reason)s") % {"reason": exc.message}
+    elapsed = (time.monotonic() - started) * 1000
+    return True, _("answers in %(ms).0f ms") % {"ms": elapsed}
+
+
 def page_client_for(server) -> VosClient:
     """For reads inside a page request: short timeouts, no retries (pages never wait)."""
     from django.conf import settings
