@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS
 from tests.emulator_fixtures import vos_emulator, vos_emulator_empty  # noqa: F401
 
 
@@ -22,8 +26,9 @@ def vos_client(vos_emulator):  # noqa: F811
     """A VosClient for the demo emulator, with fast retries."""
     from telephony.vos import VosClient
 
-    return VosClient(vos_emulator.url, name="emu", connect_timeout=2, read_timeout=5,
-                     retry_backoff=0.01)
+    return VosClient(
+        vos_emulator.url, name="emu", connect_timeout=2, read_timeout=5, retry_backoff=0.01
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +39,52 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- Browser tests: ONE Playwright instance and Chromium for the whole run ----------------
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the tests
+# themselves stay synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """new_page(viewport=DESKTOP) -> a Page in a fresh context whose base URL is the server."""
+    contexts = []
+
+    def make(viewport: dict | None = None, **options):
+        context = browser.new_context(
+            viewport=viewport or DESKTOP,
+            base_url=live_server.url,
+            accept_downloads=True,
+            **options,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.factories import PASSWORD, CustomerFactory
-from tests.browser.conftest import DESKTOP, PHONE, log_in
+from tests.browser_support import DESKTOP, PHONE, log_in
 
 ANONYMOUS = {
     "login": "/accounts/login/",

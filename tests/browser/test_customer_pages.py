@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from portal.templatetags.money import format_money
 from tests.accounts.factories import PASSWORD, CustomerFactory
-from tests.browser.conftest import PHONE, log_in
+from tests.browser_support import PHONE, log_in
 from tests.portal.factories import mirror_from_emulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
