@@ -745,9 +745,10 @@ class VosClient:
         except VosMalformed as exc:
             raise PayOutcomeUnknown("Pay", exc.message) from exc
 
-    def get_pay_history(
-        self, *, begin: datetime, end: datetime, account: str = "", agent_account: str = ""
-    ) -> list[PayHistoryRecord]:
+    def _period_query(
+        self, begin: datetime, end: datetime, account: str, agent_account: str
+    ) -> dict[str, Any]:
+        """The body of the yyyyMMddHHmmss interfaces: by account or by agent, one is needed."""
         if not (account or agent_account):
             raise ValueError("account or agent_account is required")
         payload: dict[str, Any] = {
@@ -758,7 +759,12 @@ class VosClient:
             payload["account"] = account
         if agent_account:
             payload["agentAccount"] = agent_account
-        data = self.call("GetPayHistory", payload)
+        return payload
+
+    def get_pay_history(
+        self, *, begin: datetime, end: datetime, account: str = "", agent_account: str = ""
+    ) -> list[PayHistoryRecord]:
+        data = self.call("GetPayHistory", self._period_query(begin, end, account, agent_account))
         records = []
         for r in _list(data, "infoPayHistorys", "GetPayHistory"):
             pay_time = from_millis(
@@ -785,17 +791,7 @@ class VosClient:
     def get_consumption(
         self, *, begin: datetime, end: datetime, account: str = "", agent_account: str = ""
     ) -> list[ConsumptionRecord]:
-        if not (account or agent_account):
-            raise ValueError("account or agent_account is required")
-        payload: dict[str, Any] = {
-            "beginTime": format_time(begin, self.tz),
-            "endTime": format_time(end, self.tz),
-        }
-        if account:
-            payload["account"] = account
-        if agent_account:
-            payload["agentAccount"] = agent_account
-        data = self.call("GetConsumption", payload)
+        data = self.call("GetConsumption", self._period_query(begin, end, account, agent_account))
         records = []
         for r in _list(data, "infoConsumptions", "GetConsumption"):
             moment = from_millis(r.get("time"), field_name="time", interface="GetConsumption")
