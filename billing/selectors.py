@@ -6,10 +6,13 @@ calls VOS. How a statement's opening balance is derived is explained in docs/STA
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -22,6 +25,8 @@ from .models import Consumption, PayRecord
 ZERO = Decimal("0")
 SPEND_DAYS = 30
 BURN_DAYS = 7
+# How long the dashboard reuses an account's spend per day (recent_spend).
+SPEND_CACHE_SECONDS = 60
 
 
 # --- Spend per day ---------------------------------------------------------------------------
@@ -34,10 +39,93 @@ class DaySpend:
     calls: int
 
 
+def utc_offset_pieces(
+    tz: tzinfo, start: datetime, end: datetime
+) -> tuple[tuple[datetime, int], ...]:
+    """The zone's UTC offset over [start, end) as pieces ``(until, offset in seconds)``.
+
+    A moment ``t`` belongs to the first piece whose ``until`` is later than ``t`` (the last
+    piece runs to ``end``); its local date is the UTC date of ``t + offset``. One piece when
+    the zone does not change its offset in the range, one more per change (summer time).
+    """
+    return _offset_pieces(tz, start.astimezone(UTC), end.astimezone(UTC))
+
+
+@lru_cache(maxsize=512)
+def _offset_pieces(tz: tzinfo, start: datetime, end: datetime) -> tuple[tuple[datetime, int], ...]:
+    def offset(moment: datetime) -> int:
+        return int(moment.astimezone(tz).utcoffset().total_seconds())
+
+    # Zones change their offset at most a few times a year and never twice within an hour:
+    # look every hour, then find the exact second of each change by bisection.
+    pieces = []
+    current = offset(start)
+    here = start
+    while here < end:
+        there = min(here + timedelta(hours=1), end)
+        if offset(there) == current:
+            here = there
+            continue
+        lo, hi = math.floor(here.timestamp()), math.ceil(there.timestamp())
+        while hi - lo > 1:  # the change is in (lo, hi]
+            middle = (lo + hi) // 2
+            if offset(datetime.fromtimestamp(middle, UTC)) == current:
+                lo = middle
+            else:
+                hi = middle
+        change = datetime.fromtimestamp(hi, UTC)
+        if change >= end:
+            break
+        pieces.append((change, current))
+        current = offset(change)
+        here = change
+    pieces.append((end, current))
+    return tuple(pieces)
+
+
+def _shift(seconds: int) -> str:
+    return f"{seconds:+d} seconds"
+
+
+class LocalDate(TruncDate):
+    """``TruncDate(expression, tzinfo=tz)`` for moments in [start, end).
+
+    SQLite has no time zones, and Django converts every row there in a Python function (most
+    of the dashboard's time with a month of calls). This shifts each moment by the zone's
+    UTC offset at that moment (utc_offset_pieces) with SQLite's own date() instead: the same
+    dates, computed in C. Other databases convert in SQL already and keep TruncDate's SQL.
+    """
+
+    def __init__(self, expression, *, tzinfo: tzinfo, start: datetime, end: datetime, **extra):
+        self.pieces = utc_offset_pieces(tzinfo, start, end)
+        super().__init__(expression, tzinfo=tzinfo, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        *changes, (_, offset) = self.pieces
+        # Whole seconds: the offsets are whole seconds, and date() rounds a fraction.
+        moment, moment_params = f"substr({sql}, 1, 19)", list(params)
+        if not changes:
+            return f"date({moment}, %s)", (*moment_params, _shift(offset))
+        whens, when_params = [], []
+        for until, before in changes:
+            whens.append(f"WHEN {sql} < %s THEN %s")
+            when_params += [
+                *params,
+                connection.ops.adapt_datetimefield_value(until),
+                _shift(before),
+            ]
+        return (
+            f"date({moment}, CASE {' '.join(whens)} ELSE %s END)",
+            (*moment_params, *when_params, _shift(offset)),
+        )
+
+
 def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> list[DaySpend]:
     """Call charges per day of the user's calendar (``tz``), every day first..last present.
 
-    One GROUP BY over the account's CDRs in the range (the (server, account, -start) index).
+    One GROUP BY over the account's CDRs in the range (the (server, account, -start) index),
+    the dates computed by the database (LocalDate).
     """
     start, end = day_bounds(first, last, tz)
     rows = (
@@ -47,7 +135,7 @@ def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> lis
             start__gte=start,
             start__lt=end,
         )
-        .annotate(day=TruncDate("start", tzinfo=tz))
+        .annotate(day=LocalDate("start", tzinfo=tz, start=start, end=end))
         .values("day")
         .annotate(amount=Sum("fee"), calls=Count("id"))
         .order_by()
@@ -65,6 +153,30 @@ def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> lis
             )
         )
         day += timedelta(days=1)
+    return series
+
+
+def recent_spend(
+    vos_account: VosAccount,
+    *,
+    today: date,
+    tz: tzinfo,
+    calls_synced_at: datetime | None,
+    days: int = SPEND_DAYS,
+) -> list[DaySpend]:
+    """spend_by_day of the ``days`` days up to ``today``, kept SPEND_CACHE_SECONDS in the cache.
+
+    The key holds the end of the last call-record sync (``calls_synced_at``), so calls the
+    periodic job brings show as soon as it is done; records stored any other way (a backfill,
+    a sync still running) show within SPEND_CACHE_SECONDS.
+    """
+    first = today - timedelta(days=days - 1)
+    synced = calls_synced_at.isoformat() if calls_synced_at else "never"
+    key = f"billing:spend:{vos_account.pk}:{tz}:{first.isoformat()}:{today.isoformat()}:{synced}"
+    series = cache.get(key)
+    if series is None:
+        series = spend_by_day(vos_account, first=first, last=today, tz=tz)
+        cache.set(key, series, SPEND_CACHE_SECONDS)
     return series
 
 
@@ -120,6 +232,11 @@ class SpendChart:
     peak: Decimal
     width: int = 300
     height: int = 100
+
+    @property
+    def key(self) -> str:
+        """Everything the rendered chart depends on (the template caches it by this)."""
+        return "|".join(f"{b.day.isoformat()}={b.amount}/{b.calls}" for b in self.bars)
 
     @property
     def labels(self) -> list[date]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,16 +13,16 @@ from django.utils.translation import gettext as _
 
 from accounts.scoping import customer_required, own_account, profile_of
 from telephony.forms import MAX_CALL_RANGE_DAYS
-from telephony.models import SyncState
+from telephony.models import SyncState, VosAccount
 from telephony.selectors import day_bounds
 from telephony.sync import Refresh, account_refresh, last_synced, sync_states
 
 from .customer_forms import StatementForm
 from .selectors import (
-    SPEND_DAYS,
+    SPEND_CACHE_SECONDS,
     burn_rate,
     payments_for,
-    spend_by_day,
+    recent_spend,
     spend_chart,
     statement_for,
 )
@@ -38,28 +39,46 @@ def stale_notice(refresh: Refresh) -> str:
     return _("The figures below are as of %(time)s.") % {"time": when}
 
 
+def refresh_due(account: VosAccount, *, now: datetime | None = None) -> bool:
+    """Whether the mirror's figures are too old to show without asking VOS first.
+
+    The balance job reads every account each minute and VOS pushes balance changes, so the
+    mirror is usually seconds old; asking VOS on every page view only loads the switch.
+    """
+    if account.balance_as_of is None:
+        return True
+    max_age = timedelta(seconds=getattr(settings, "DASHBOARD_REFRESH_AFTER_SECONDS", 30))
+    return (now or timezone.now()) - account.balance_as_of >= max_age
+
+
 @customer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    refresh = account_refresh(vos_account=own_account(request.user))
+    account = own_account(request.user)
+    refreshed = refresh_due(account)
+    refresh = account_refresh(vos_account=account) if refreshed else Refresh(account=account)
     account = refresh.account
     profile = profile_of(request.user)
     today = timezone.localdate()
-    series = spend_by_day(
+    calls_synced_at = last_synced(account.server_id, SyncState.Job.CDRS)
+    series = recent_spend(
         account,
-        first=today - timedelta(days=SPEND_DAYS - 1),
-        last=today,
+        today=today,
         tz=timezone.get_current_timezone(),
+        calls_synced_at=calls_synced_at,
     )
     threshold = profile.threshold
     context = {
         "account": account,
         "stale": refresh.stale,
+        # Read from VOS during this request (otherwise the mirror's figures are shown).
+        "live": refreshed and not refresh.stale,
         "as_of": account.balance_as_of,
         "threshold": threshold,
         "low_balance": account.balance < threshold,
         "chart": spend_chart(series),
+        "chart_cache_seconds": SPEND_CACHE_SECONDS,
         "burn": burn_rate(series, available=account.available_credit, today=today),
-        "calls_synced_at": last_synced(account.server_id, SyncState.Job.CDRS),
+        "calls_synced_at": calls_synced_at,
         "vos_notice": stale_notice(refresh) if refresh.stale else "",
     }
     return render(request, "customer/dashboard.html", context)

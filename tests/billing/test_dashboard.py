@@ -11,9 +11,17 @@ from django.utils import timezone
 
 from billing.selectors import DaySpend, burn_rate, spend_by_day, spend_chart
 from portal.templatetags.money import format_money
-from tests.telephony.factories import CdrFactory
+from telephony.models import SyncState, VosAccount
+from tests.telephony.factories import CdrFactory, SyncStateFactory
 
 pytest_plugins = ["tests.portal.fixtures"]
+
+
+def _age(account: VosAccount, *, seconds: int) -> None:
+    """Make the mirror's figures ``seconds`` older than they are."""
+    account.refresh_from_db()
+    account.balance_as_of -= timedelta(seconds=seconds)
+    account.save(update_fields=["balance_as_of"])
 
 
 @pytest.mark.django_db
@@ -32,8 +40,11 @@ def test_dashboard_shows_the_figures_vos_reports_right_now(emu_client, vos_emula
 
 
 @pytest.mark.django_db
-def test_dashboard_falls_back_to_the_last_known_figures_when_vos_fails(emu_client, vos_emulator):
+def test_dashboard_falls_back_to_the_last_known_figures_when_vos_fails(
+    emu_client, emu_account, vos_emulator
+):
     emu_client.get(reverse("customer:dashboard"))  # a first good read
+    _age(emu_account, seconds=3600)  # so the next view asks VOS again
     vos_emulator.faults.error_rate = 1.0
     response = emu_client.get(reverse("customer:dashboard"))
     assert response.status_code == 200
@@ -174,10 +185,151 @@ def test_dashboard_chart_and_burn_rate_come_from_the_local_call_records(
 def test_dashboard_query_count_does_not_grow_with_the_calls(
     customer_client, offline_account, django_assert_max_num_queries
 ):
+    offline_account.balance_as_of = timezone.now()
+    offline_account.save()
     now = timezone.now()
     for i in range(60):
         CdrFactory(
             server=offline_account.server, account="1001", start=now - timedelta(hours=i * 11)
         )
-    with django_assert_max_num_queries(10):
+    # Session, user, profile, account, the spend per day, the call history's sync time.
+    with django_assert_max_num_queries(6):
         assert customer_client.get(reverse("customer:dashboard")).status_code == 200
+
+
+# --- Live refresh only when the mirror is old -----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_a_fresh_mirror_without_asking_vos(emu_client, emu_account, vos_emulator):
+    emu_account.balance = Decimal("12.34")
+    emu_account.balance_as_of = timezone.now() - timedelta(seconds=5)
+    emu_account.save()
+    response = emu_client.get(reverse("customer:dashboard"))
+    assert response.status_code == 200
+    assert vos_emulator.calls["GetCustomer"] == 0
+    assert response.context["account"].balance == Decimal("12.34")
+    assert not response.context["stale"] and not response.context["vos_notice"]
+    html = response.content.decode()
+    assert "Figures are as of" in html
+    assert "Figures refreshed from the switch" not in html
+
+
+@pytest.mark.django_db
+def test_dashboard_asks_vos_when_the_mirror_is_older_than_the_window(
+    emu_client, emu_account, vos_emulator, settings, django_assert_max_num_queries
+):
+    settings.DASHBOARD_REFRESH_AFTER_SECONDS = 30
+    emu_account.balance_as_of = timezone.now() - timedelta(seconds=31)
+    emu_account.save()
+    with django_assert_max_num_queries(8):  # and the refresh's write and read back
+        response = emu_client.get(reverse("customer:dashboard"))
+    assert vos_emulator.calls["GetCustomer"] == 1
+    assert response.context["account"].balance == vos_emulator.state.balance("1001")
+    assert "Figures refreshed from the switch" in response.content.decode()
+    # The read just stored makes the next view a mirror read.
+    emu_client.get(reverse("customer:dashboard"))
+    assert vos_emulator.calls["GetCustomer"] == 1
+
+
+# --- Days of the user's calendar --------------------------------------------------------------
+
+
+def _local_days(starts: list[datetime], fees: list[Decimal], tz) -> dict[date, tuple]:
+    days: dict[date, tuple] = {}
+    for start, fee in zip(starts, fees, strict=True):
+        day = start.astimezone(tz).date()
+        amount, calls = days.get(day, (Decimal("0"), 0))
+        days[day] = (amount + fee, calls + 1)
+    return days
+
+
+@pytest.mark.django_db
+def test_spend_per_day_follows_a_summer_time_change(offline_account):
+    new_york = ZoneInfo("America/New_York")
+    # Summer time ends at 06:00 UTC on 2 November 2025 (02:00 EDT -> 01:00 EST): that
+    # day has 25 hours, from 04:00 UTC on the 2nd to 05:00 UTC on the 3rd.
+    moments = {
+        datetime(2025, 11, 2, 3, 59, 59, 999999, tzinfo=UTC): "0.01",  # 23:59 EDT, 1 Nov
+        datetime(2025, 11, 2, 4, 0, tzinfo=UTC): "0.02",  # 00:00 EDT, 2 Nov
+        datetime(2025, 11, 2, 5, 30, tzinfo=UTC): "0.04",  # 01:30 EDT
+        datetime(2025, 11, 2, 6, 30, tzinfo=UTC): "0.08",  # 01:30 EST, the hour again
+        datetime(2025, 11, 3, 4, 30, tzinfo=UTC): "0.16",  # 23:30 EST, still 2 Nov
+        datetime(2025, 11, 3, 4, 59, 59, 999999, tzinfo=UTC): "0.32",  # 23:59:59.999999
+        datetime(2025, 11, 3, 5, 0, tzinfo=UTC): "0.64",  # 00:00 EST, 3 Nov
+        datetime(2025, 10, 31, 3, 59, tzinfo=UTC): "1.28",  # 23:59 EDT, 30 Oct: outside
+    }
+    for start, fee in moments.items():
+        CdrFactory(server=offline_account.server, account="1001", start=start, fee=Decimal(fee))
+    series = spend_by_day(
+        offline_account, first=date(2025, 10, 31), last=date(2025, 11, 3), tz=new_york
+    )
+    assert [(d.day.day, d.amount, d.calls) for d in series] == [
+        (31, Decimal("0"), 0),
+        (1, Decimal("0.01"), 1),
+        (2, Decimal("0.62"), 5),
+        (3, Decimal("0.64"), 1),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "zone, first",
+    [
+        ("UTC", date(2025, 3, 1)),
+        ("Asia/Shanghai", date(2025, 3, 1)),
+        ("Asia/Kolkata", date(2025, 3, 1)),  # +05:30
+        ("Europe/London", date(2025, 3, 15)),  # summer time starts 30 March
+        ("America/New_York", date(2025, 10, 20)),
+        ("America/Santiago", date(2025, 3, 25)),  # changes at midnight (6 April)
+        ("Australia/Lord_Howe", date(2025, 3, 25)),  # a half-hour change (6 April)
+        ("Pacific/Chatham", date(2025, 9, 15)),  # +12:45 / +13:45
+    ],
+)
+def test_spend_per_day_matches_each_calls_local_date(offline_account, zone, first):
+    tz = ZoneInfo(zone)
+    last = first + timedelta(days=29)
+    window_start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    # Every 37 minutes and a few seconds, across 31 days: every hour and boundary is hit.
+    starts = [
+        (window_start - timedelta(days=1) + timedelta(seconds=i * 2227 + i % 7)).astimezone(UTC)
+        for i in range(31 * 24 * 60 * 60 // 2227)
+    ]
+    fees = [Decimal(i % 13) / 100 for i in range(len(starts))]
+    for start, fee in zip(starts, fees, strict=True):
+        CdrFactory(server=offline_account.server, account="1001", start=start, fee=fee)
+    expected = _local_days(starts, fees, tz)
+    series = spend_by_day(offline_account, first=first, last=last, tz=tz)
+    assert [d.day for d in series] == [first + timedelta(days=i) for i in range(30)]
+    for d in series:
+        amount, calls = expected.get(d.day, (Decimal("0"), 0))
+        assert (d.day, d.amount, d.calls) == (d.day, amount, calls)
+
+
+@pytest.mark.django_db
+def test_dashboard_spend_shows_new_calls_once_the_call_sync_has_run(
+    customer_client, offline_account
+):
+    offline_account.balance_as_of = timezone.now()
+    offline_account.save()
+    state = SyncStateFactory(
+        server=offline_account.server,
+        job=SyncState.Job.CDRS,
+        last_success_at=timezone.now() - timedelta(minutes=5),
+    )
+    now = timezone.now()
+    CdrFactory(server=offline_account.server, account="1001", start=now, fee=Decimal("1.5"))
+    html = customer_client.get(reverse("customer:dashboard")).content.decode()
+    assert f'data-figure="spend-30">{format_money(Decimal("1.5"))}<' in html
+    CdrFactory(
+        server=offline_account.server,
+        account="1001",
+        start=now - timedelta(days=1),
+        fee=Decimal("2"),
+    )
+    state.last_success_at = timezone.now()
+    state.save()
+    response = customer_client.get(reverse("customer:dashboard"))
+    assert response.context["chart"].total == Decimal("3.5")
+    html = response.content.decode()
+    assert f'data-figure="spend-30">{format_money(Decimal("3.5"))}<' in html
