@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -56,7 +57,7 @@ CDR_DAY_CLOSE_GRACE = timedelta(hours=3)
 # When the CDR job has been down, it catches up at most this many days by itself; longer
 # gaps are for `manage.py cdr_backfill`.
 CDR_CATCH_UP_DAYS = 7
-CDR_INSERT_BATCH = 500
+CDR_INSERT_BATCH = 5000
 # Pay history and consumption: how far back a server's first run looks, the overlap of each
 # later run with the previous one (records may be written late), and the longest window asked.
 HISTORY_INITIAL_DAYS = 92
@@ -124,11 +125,12 @@ def account_apply(*, server: VosServer, customer: Customer, read_at: datetime) -
 
 
 def accounts_apply(*, server: VosServer, customers: Sequence[Customer], read_at: datetime) -> int:
-    """`account_apply` for a batch, in a few queries; returns how many rows changed.
+    """`account_apply` for a batch, in a few queries and one transaction; returns rows changed.
 
-    Unchanged accounts only get their ``balance_as_of`` moved on, in one conditional UPDATE;
-    changed ones go through `account_apply`; unknown ones are inserted in bulk. Call it after
-    the VOS answer arrived: a push landing later carries a later time and is never overwritten.
+    Unchanged accounts only get their ``balance_as_of`` moved on; changed ones are written
+    by `_accounts_update`; unknown ones are inserted in bulk. Every UPDATE keeps the
+    `_fresh_enough` condition, so a reading older than the stored one never overwrites it.
+    Call it after the VOS answer arrived: a push landing later carries a later time.
     """
     if not customers:
         return 0
@@ -141,7 +143,7 @@ def accounts_apply(*, server: VosServer, customers: Sequence[Customer], read_at:
         )
     }
     unchanged: list[int] = []
-    changed = 0
+    changed: list[tuple[int, dict]] = []
     new: list[VosAccount] = []
     for customer in customers:
         fields = customer_fields(customer)
@@ -152,15 +154,42 @@ def accounts_apply(*, server: VosServer, customers: Sequence[Customer], read_at:
             )
         elif row["missing_since"] is None and all(row[k] == v for k, v in fields.items()):
             unchanged.append(row["pk"])
-        elif account_apply(server=server, customer=customer, read_at=read_at):
-            changed += 1
-    if unchanged:
-        VosAccount.objects.filter(_fresh_enough(read_at), pk__in=unchanged).update(
-            balance_as_of=read_at
-        )
-    if new:
-        VosAccount.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
-    return changed + len(new)
+        else:
+            changed.append((row["pk"], fields))
+    written = 0
+    with transaction.atomic():
+        if changed:
+            written = _accounts_update(changed, read_at)
+        if unchanged:
+            VosAccount.objects.filter(_fresh_enough(read_at), pk__in=unchanged).update(
+                balance_as_of=read_at
+            )
+        if new:
+            VosAccount.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    return written + len(new)
+
+
+def _accounts_update(changed: Sequence[tuple[int, dict]], read_at: datetime) -> int:
+    """Write each (pk, fields) unless a newer reading is stored: one conditional UPDATE a row,
+    all sent in one executemany. Returns the rows written."""
+    meta = VosAccount._meta
+    fields = [meta.get_field(name) for name in changed[0][1]]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    as_of = quote(meta.get_field("balance_as_of").column)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments}, {as_of} = %s, "
+        f"{quote(meta.get_field('missing_since').column)} = NULL "
+        f"WHERE {quote(meta.pk.column)} = %s AND ({as_of} IS NULL OR {as_of} <= %s)"
+    )
+    stamp = meta.get_field("balance_as_of").get_db_prep_save(read_at, connection)
+    params = [
+        (*(f.get_db_prep_save(values[f.name], connection) for f in fields), stamp, pk, stamp)
+        for pk, values in changed
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        return cursor.rowcount
 
 
 @dataclass(frozen=True)
@@ -324,68 +353,164 @@ def balances_sync(*, server: VosServer, client: VosClient, batch_size: int | Non
 # --- Call records --------------------------------------------------------------------------
 
 
-def _cdr_row(server: VosServer, record: CdrRecord) -> Cdr:
-    return Cdr(
-        server=server,
-        natural_key=record.natural_key,
-        flow_no=record.flow_no,
-        account=record.account[:64],
-        agent_account=record.agent_account[:64],
-        caller_e164=record.caller_e164[:64],
-        caller_access_e164=record.caller_access_e164[:64],
-        callee_e164=record.callee_e164[:64],
-        callee_access_e164=record.callee_access_e164[:64],
-        caller_gateway=record.caller_gateway[:64],
-        callee_gateway=record.callee_gateway[:64],
-        caller_ip=record.caller_ip[:64],
-        callee_ip=record.callee_ip[:64],
-        start=record.start,
-        stop=record.stop,
-        hold_time=max(0, record.hold_time),
-        fee_time=max(0, record.fee_time),
-        fee=record.fee,
-        fee_prefix=record.fee_prefix[:64],
-        call_level=max(0, record.call_level),
-        end_direction=max(0, record.end_direction),
-        end_reason=record.end_reason,
+# Cdr fields written by `cdrs_store`, in the order of `_cdr_values`.
+_CDR_FIELDS = (
+    "server",
+    "natural_key",
+    "flow_no",
+    "account",
+    "agent_account",
+    "caller_e164",
+    "caller_access_e164",
+    "callee_e164",
+    "callee_access_e164",
+    "caller_gateway",
+    "callee_gateway",
+    "caller_ip",
+    "callee_ip",
+    "start",
+    "stop",
+    "hold_time",
+    "fee_time",
+    "fee",
+    "fee_prefix",
+    "call_level",
+    "end_direction",
+    "end_reason",
+)
+# Backends whose INSERT takes ON CONFLICT (...) DO NOTHING (SQLite >= 3.24, PostgreSQL).
+_ON_CONFLICT_VENDORS = {"sqlite", "postgresql"}
+
+
+def _cdr_values(server_id: int, record: CdrRecord, adapt: Callable[[datetime], Any]) -> tuple:
+    """One record as Cdr column values, in the order of _CDR_FIELDS."""
+    return (
+        server_id,
+        record.natural_key,
+        record.flow_no,
+        record.account[:64],
+        record.agent_account[:64],
+        record.caller_e164[:64],
+        record.caller_access_e164[:64],
+        record.callee_e164[:64],
+        record.callee_access_e164[:64],
+        record.caller_gateway[:64],
+        record.callee_gateway[:64],
+        record.caller_ip[:64],
+        record.callee_ip[:64],
+        adapt(record.start),
+        adapt(record.stop),
+        max(0, record.hold_time),
+        max(0, record.fee_time),
+        # Decimal: both drivers store it as the ORM does (SQLite via Django's adapter).
+        record.fee,
+        record.fee_prefix[:64],
+        max(0, record.call_level),
+        max(0, record.end_direction),
+        record.end_reason,
+    )
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _sql_names(model, fields: Sequence[str]) -> tuple[str, str]:
+    """The quoted table and comma-separated column names of ``fields``."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    return quote(model._meta.db_table), columns
+
+
+def _cdrs_insert(cursor, values: list[tuple]) -> int:
+    """Insert rows (ignoring stored keys) with one statement per row; returns rows added."""
+    table, columns = _sql_names(Cdr, _CDR_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_CDR_FIELDS))
+    key = _sql_names(Cdr, ("server", "natural_key"))[1]
+    cursor.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({key}) DO NOTHING",
+        values,
+    )
+    # Both drivers sum the rows each execution changed; a skipped conflict changes none.
+    return cursor.rowcount
+
+
+def _cdrs_copy(cursor, values: list[tuple]) -> int:
+    """PostgreSQL: COPY the rows into a scratch table, then one INSERT ... SELECT skipping
+    stored keys; far cheaper than a statement a row. Returns rows added."""
+    table, columns = _sql_names(Cdr, _CDR_FIELDS)
+    key = _sql_names(Cdr, ("server", "natural_key"))[1]
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE cdr_incoming ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY cdr_incoming ({columns}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM cdr_incoming "
+        f"ON CONFLICT ({key}) DO NOTHING"
+    )
+    added = cursor.rowcount
+    # ON COMMIT DROP alone would keep it until an enclosing transaction ends.
+    cursor.execute("DROP TABLE cdr_incoming")
+    return added
+
+
+def _cdrs_insert_fallback(server: VosServer, values: list[tuple]) -> int:
+    """Other backends: the ORM's conflict-ignoring bulk insert, counted by key."""
+    keys = [v[1] for v in values]
+    stored = Cdr.objects.filter(server=server, natural_key__in=keys)
+    before = stored.count()
+    fields = ("server_id", *_CDR_FIELDS[1:])
+    Cdr.objects.bulk_create(
+        [Cdr(**dict(zip(fields, v, strict=True))) for v in values], ignore_conflicts=True
+    )
+    return stored.count() - before
+
+
+def _last_calls_update(cursor, server: VosServer, latest: dict[str, datetime]) -> None:
+    """Move each account's last_call_at on to its latest call, never back."""
+    table, _ = _sql_names(VosAccount, ())
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    column = quote("last_call_at")
+    cursor.executemany(
+        f"UPDATE {table} SET {column} = %s WHERE {quote('server_id')} = %s "
+        f"AND {quote('account')} = %s AND ({column} IS NULL OR {column} < %s)",
+        [(adapt(moment), server.pk, account, adapt(moment)) for account, moment in latest.items()],
     )
 
 
 def cdrs_store(*, server: VosServer, records: Iterable[CdrRecord]) -> int:
     """Insert the records not stored yet (by natural key); returns how many were new.
 
-    Already stored keys are looked up first so the count is exact; the insert still ignores
-    conflicts, so two overlapping runs cannot fail or duplicate.
+    Rows go to the database as plain tuples, CDR_INSERT_BATCH to a transaction; the database
+    skips keys already stored (ON CONFLICT DO NOTHING), so overlapping runs cannot fail or
+    duplicate, and the count of rows added comes from the insert itself. Each batch moves
+    ``VosAccount.last_call_at`` on in the same transaction.
     """
-    unique: dict[str, CdrRecord] = {}
-    for record in records:
-        unique.setdefault(record.natural_key, record)
+    raw_sql = connection.vendor in _ON_CONFLICT_VENDORS
+    # SQLite keeps datetimes as Django's UTC text; PostgreSQL takes the aware datetime.
+    adapt = connection.ops.adapt_datetimefield_value if raw_sql else _unchanged
     added = 0
-    last_call: dict[str, datetime] = {}
-    for keys in chunked(list(unique), CDR_INSERT_BATCH):
-        existing = set(
-            Cdr.objects.filter(server=server, natural_key__in=keys).values_list(
-                "natural_key", flat=True
-            )
-        )
-        fresh = [unique[k] for k in keys if k not in existing]
-        if not fresh:
-            continue
-        Cdr.objects.bulk_create(
-            [_cdr_row(server, r) for r in fresh],
-            ignore_conflicts=True,
-            batch_size=CDR_INSERT_BATCH,
-        )
-        added += len(fresh)
-        for record in fresh:
-            if record.account not in last_call or last_call[record.account] < record.start:
-                last_call[record.account] = record.start
-    for account, moment in last_call.items():
-        VosAccount.objects.filter(
-            Q(last_call_at__isnull=True) | Q(last_call_at__lt=moment),
-            server=server,
-            account=account,
-        ).update(last_call_at=moment)
+    for batch in chunked(list(records), CDR_INSERT_BATCH):
+        values = [_cdr_values(server.pk, record, adapt) for record in batch]
+        latest: dict[str, datetime] = {}
+        for record in batch:
+            account = record.account[:64]
+            if account not in latest or latest[account] < record.start:
+                latest[account] = record.start
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                rows = _cdrs_copy(cursor, values)
+            elif raw_sql:
+                rows = _cdrs_insert(cursor, values)
+            else:
+                rows = _cdrs_insert_fallback(server, values)
+            if rows:
+                _last_calls_update(cursor, server, latest)
+        added += rows
     return added
 
 
@@ -400,13 +525,27 @@ def cdrs_fetch(
     """GetCdr for ``accounts`` (default: every known one) on server days first..last.
 
     Accounts go 100 to a call; windows of ``client.cdr_window_days`` days, halved by the
-    client on -10033. Each batch is stored as soon as it arrives. Returns rows added.
+    client on -10033. Each batch is stored as soon as it arrives, while the next one is
+    fetched. Returns rows added.
     """
     accounts = _known_accounts(server) if accounts is None else list(accounts)
+    batches = iter(chunked(accounts, CDR_ACCOUNTS_PER_CALL))
     added = 0
-    for batch in chunked(accounts, CDR_ACCOUNTS_PER_CALL):
-        records = client.get_cdrs(accounts=batch, begin=first, end=last)
-        added += cdrs_store(server=server, records=records)
+    # While a batch is stored, the next GetCdr is already asked (VOS answers it meanwhile).
+    # Only the pool's one thread uses the client, one call at a time, and never the database.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="get-cdr") as pool:
+
+        def ask() -> Future[list[CdrRecord]] | None:
+            batch = next(batches, None)
+            if batch is None:
+                return None
+            return pool.submit(client.get_cdrs, accounts=batch, begin=first, end=last)
+
+        pending = ask()
+        while pending is not None:
+            records = pending.result()
+            pending = ask()
+            added += cdrs_store(server=server, records=records)
     return added
 
 
