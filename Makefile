@@ -47,7 +47,7 @@ check-deploy: $(VENV)/.installed
 	ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 messages: $(VENV)/.installed
-	DEBUG=true $(PY) manage.py makemessages -l zh_Hans --ignore='.venv/*' --ignore='bench/*' --ignore='tests/*'
+	DEBUG=true $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore='.venv/*' --ignore='var/*' --ignore='staticfiles/*' --ignore='bench/*' --ignore='tests/*'
 	DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*'
 
 clean:
