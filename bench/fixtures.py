@@ -191,7 +191,9 @@ def cdrs_bulk_insert(server, fixture: CdrFixture, progress=None) -> float:
         if progress:
             progress(hi)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # A table in steady state, as autovacuum keeps it in production: statistics, and on
+        # PostgreSQL a visibility map so the covering index can serve totals index-only.
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     return time.perf_counter() - started
 
 

@@ -78,9 +78,12 @@ class CallTotals:
 
 def calls_totals(vos_account: VosAccount, **filters) -> CallTotals:
     """Totals over the same filter as :func:`calls_for`, in one aggregate query."""
+    # Only columns of the covering index (cdr_account_start INCLUDE hold_time, fee_time, fee):
+    # PostgreSQL then answers from the index alone. hold_time is never NULL, so counting it
+    # counts rows.
     row = calls_for(vos_account, **filters).aggregate(
-        calls=Count("id"),
-        answered=Count("id", filter=Q(hold_time__gt=0)),
+        calls=Count("hold_time"),
+        answered=Count("hold_time", filter=Q(hold_time__gt=0)),
         talk=Sum("hold_time"),
         billed=Sum("fee_time"),
         cost=Sum("fee"),
