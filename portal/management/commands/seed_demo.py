@@ -44,7 +44,7 @@ class Command(BaseCommand):
         today = server_today(server)
         added = cdr_backfill(server=server, first=today - timedelta(days=HISTORY_DAYS), last=today)
         self.stdout.write(f"  call records: {added} new")
-        for job in (SyncState.Job.PAYMENTS, SyncState.Job.REPORTS):
+        for job in (SyncState.Job.CDRS, SyncState.Job.PAYMENTS, SyncState.Job.REPORTS):
             outcome = server_job_run(server=server, job=job)
             self.stdout.write(f"  {job}: {outcome.rows} rows, {outcome.vos_calls} VOS calls")
         self._logins(server)
