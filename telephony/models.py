@@ -188,11 +188,11 @@ class Cdr(models.Model):
             models.UniqueConstraint(fields=["server", "natural_key"], name="cdr_natural_key")
         ]
         indexes = [
-            # The calls page: one account, a time range, newest first; its totals read only
-            # the covered columns.
+            # The calls page: one account, a time range, newest first; its totals, with or
+            # without a number search, read only the covered columns.
             CoveringIndex(
                 fields=["server", "account", "-start"],
-                covering=["hold_time", "fee_time", "fee"],
+                covering=["hold_time", "fee_time", "fee", "caller_e164", "callee_e164"],
                 name="cdr_account_start",
             ),
             models.Index(fields=["start"], name="cdr_start"),

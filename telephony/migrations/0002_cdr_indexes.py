@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='cdr',
-            index=telephony.models.CoveringIndex(covering=['hold_time', 'fee_time', 'fee'], fields=['server', 'account', '-start'], name='cdr_account_start'),
+            index=telephony.models.CoveringIndex(covering=['hold_time', 'fee_time', 'fee', 'caller_e164', 'callee_e164'], fields=['server', 'account', '-start'], name='cdr_account_start'),
         ),
     ]
