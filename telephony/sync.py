@@ -619,39 +619,54 @@ def _history_since(state: SyncState, key: str, now: datetime) -> datetime:
     return through - HISTORY_OVERLAP
 
 
+def _history_sync(
+    *,
+    server: VosServer,
+    state: SyncState,
+    now: datetime | None,
+    cursor_key: str,
+    fetch: Callable[..., list],
+    model,
+    row: Callable[[str, Any], Any],
+) -> int:
+    """Records of a yyyyMMddHHmmss interface since the last run (with an overlap), per owner
+    (agent or lone account) and window, stored once by natural key; moves the cursor on."""
+    now = now or timezone.now()
+    since = _history_since(state, cursor_key, now)
+    added = 0
+    for owner in _history_owners(server):
+        for begin, end in _history_windows(since, now):
+            unique = {r.natural_key: r for r in fetch(begin=begin, end=end, **owner)}
+            added += _insert_new(model, server, [row(key, r) for key, r in unique.items()])
+    state.cursor[cursor_key] = now.isoformat()
+    return added
+
+
 def pay_history_sync(
     *, server: VosServer, client: VosClient, state: SyncState, now: datetime | None = None
 ) -> int:
     """GetPayHistory since the last run (with an overlap) into billing.PayRecord."""
     from billing.models import PayRecord
 
-    now = now or timezone.now()
-    since = _history_since(state, "through", now)
-    added = 0
-    for owner in _history_owners(server):
-        for begin, end in _history_windows(since, now):
-            records = client.get_pay_history(begin=begin, end=end, **owner)
-            unique = {r.natural_key: r for r in records}
-            added += _insert_new(
-                PayRecord,
-                server,
-                [
-                    PayRecord(
-                        server=server,
-                        natural_key=key,
-                        account=r.account[:64],
-                        amount=r.fee,
-                        type=r.type,
-                        pay_type=r.pay_type,
-                        balance_after=r.balance_after,
-                        paid_at=r.pay_time,
-                        memo=(r.memo or "")[:255],
-                    )
-                    for key, r in unique.items()
-                ],
-            )
-    state.cursor["through"] = now.isoformat()
-    return added
+    return _history_sync(
+        server=server,
+        state=state,
+        now=now,
+        cursor_key="through",
+        fetch=client.get_pay_history,
+        model=PayRecord,
+        row=lambda key, r: PayRecord(
+            server=server,
+            natural_key=key,
+            account=r.account[:64],
+            amount=r.fee,
+            type=r.type,
+            pay_type=r.pay_type,
+            balance_after=r.balance_after,
+            paid_at=r.pay_time,
+            memo=(r.memo or "")[:255],
+        ),
+    )
 
 
 def _insert_new(model, server: VosServer, rows: list) -> int:
@@ -769,32 +784,24 @@ def consumption_sync(
     """GetConsumption (rents, minimum charges) since the last run into billing.Consumption."""
     from billing.models import Consumption
 
-    now = now or timezone.now()
-    since = _history_since(state, "consumption_through", now)
-    added = 0
-    for owner in _history_owners(server):
-        for begin, end in _history_windows(since, now):
-            records = client.get_consumption(begin=begin, end=end, **owner)
-            unique = {r.natural_key: r for r in records}
-            added += _insert_new(
-                Consumption,
-                server,
-                [
-                    Consumption(
-                        server=server,
-                        natural_key=key,
-                        account=r.account[:64],
-                        amount=r.money,
-                        balance_after=r.balance_after,
-                        type=r.type,
-                        source=r.name[:64],
-                        at=r.time,
-                    )
-                    for key, r in unique.items()
-                ],
-            )
-    state.cursor["consumption_through"] = now.isoformat()
-    return added
+    return _history_sync(
+        server=server,
+        state=state,
+        now=now,
+        cursor_key="consumption_through",
+        fetch=client.get_consumption,
+        model=Consumption,
+        row=lambda key, r: Consumption(
+            server=server,
+            natural_key=key,
+            account=r.account[:64],
+            amount=r.money,
+            balance_after=r.balance_after,
+            type=r.type,
+            source=r.name[:64],
+            at=r.time,
+        ),
+    )
 
 
 # --- Running a job: lock, client, SyncState ------------------------------------------------
