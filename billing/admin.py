@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from axes.helpers import get_client_ip_address
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -113,7 +114,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         after = LedgerEntry.objects.filter(pk__in=[e.pk for e in open_rows])
         counts = {state: after.filter(state=state).count() for state in LedgerEntry.State.values}
         services.audit_log(
-            actor=services.Actor(user=request.user, ip=request.META.get("REMOTE_ADDR")),
+            actor=services.Actor(user=request.user, ip=get_client_ip_address(request)),
             action="ledger.reconcile_now",
             outcome="ok",
             rows=len(open_rows),

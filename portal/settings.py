@@ -317,8 +317,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=_read("AXES_COOLOFF_MINUTES", int, default
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", int, default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Proxies in front of the portal whose X-Forwarded-For is believed (0: none, ignore it).
+TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", int, default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.views.client_ip"
 
 _secure_default = not (DEBUG or TESTING)
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", _secure_default)

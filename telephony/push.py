@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from axes.helpers import get_client_ip_address
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -55,15 +55,9 @@ def _server_for(secret: str) -> VosServer | None:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The sender's address; X-Forwarded-For is believed only behind TRUSTED_PROXY_COUNT
-    proxies (the address the outermost trusted proxy saw)."""
-    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies > 0 and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+    """The sender's address, as the login throttle sees it: X-Forwarded-For is believed only
+    behind TRUSTED_PROXY_COUNT proxies (django-axes' ipware settings)."""
+    return get_client_ip_address(request) or ""
 
 
 def allowed_networks(server: VosServer) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
