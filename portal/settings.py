@@ -28,6 +28,12 @@ if _env_file.is_file():
     env.read_env(str(_env_file))
 
 TESTING = "pytest" in sys.modules or os.environ.get("PORTAL_TESTING") == "1"
+# Management commands that only read the code (never serve, sign or send anything) run on a
+# bare checkout without the production secrets.
+_OFFLINE_COMMANDS = {"makemigrations", "makemessages", "showmigrations", "sqlmigrate", "help"}
+OFFLINE = (
+    Path(sys.argv[0]).name == "manage.py" and len(sys.argv) > 1 and sys.argv[1] in _OFFLINE_COMMANDS
+)
 
 
 def _read(name: str, cast, default=environ.Env.NOTSET):
@@ -81,6 +87,8 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
 DEBUG = _bool("DEBUG", False)
 
 SECRET_KEY = _secret("SECRET_KEY")
+if not SECRET_KEY and OFFLINE:
+    SECRET_KEY = secrets.token_urlsafe(50)  # never used: these commands sign nothing
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured(
@@ -95,7 +103,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _read(
     "ALLOWED_HOSTS", list, default=["localhost", "127.0.0.1", "[::1]"] if DEBUG or TESTING else []
 )
-if not ALLOWED_HOSTS and not DEBUG:
+if not ALLOWED_HOSTS and not (DEBUG or OFFLINE):
     raise ImproperlyConfigured("ALLOWED_HOSTS: required when DEBUG is off (comma-separated hosts)")
 CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", list, default=[])
 

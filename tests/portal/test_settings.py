@@ -91,3 +91,27 @@ def test_the_server_named_by_vos_url_is_created_and_updated(db, settings):
     assert VosServer.objects.filter(name="main").count() == 1
     assert server.url == "https://10.0.0.6:5827/external_new/server"
     assert server.time_zone == "Asia/Shanghai"
+
+
+def test_makemigrations_runs_on_a_bare_checkout_without_secrets():
+    env = production_env()
+    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"):
+        env.pop(name)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    served = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--plan"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode != 0 and "SECRET_KEY" in served.stderr
