@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -88,28 +90,29 @@ def _check_room(
         )
 
 
-def phonebook_entry_create(*, vos_account: VosAccount, entry: PhoneBookEntry, actor: Actor) -> None:
-    existing = phonebook_entries(vos_account=vos_account)
-    _check_room(vos_account=vos_account, entry=entry, existing=existing)
+@contextmanager
+def _audited(*, vos_account: VosAccount, action: str, actor: Actor, **detail) -> Iterator[None]:
+    """Audit one phone-book write: "rejected" (with VOS's text) when VOS refuses, else "ok"."""
     try:
-        _writer(vos_account).create_phone_book_entry(account=vos_account.account, entry=entry)
+        yield
     except VosRejected as exc:
         _audit(
             vos_account=vos_account,
-            action="phonebook.create",
+            action=action,
             outcome="rejected",
             actor=actor,
-            e164=entry.e164,
             error=exc.message,
+            **detail,
         )
         raise
-    _audit(
-        vos_account=vos_account,
-        action="phonebook.create",
-        outcome="ok",
-        actor=actor,
-        e164=entry.e164,
-    )
+    _audit(vos_account=vos_account, action=action, outcome="ok", actor=actor, **detail)
+
+
+def phonebook_entry_create(*, vos_account: VosAccount, entry: PhoneBookEntry, actor: Actor) -> None:
+    existing = phonebook_entries(vos_account=vos_account)
+    _check_room(vos_account=vos_account, entry=entry, existing=existing)
+    with _audited(vos_account=vos_account, action="phonebook.create", actor=actor, e164=entry.e164):
+        _writer(vos_account).create_phone_book_entry(account=vos_account.account, entry=entry)
 
 
 def phonebook_entry_update(
@@ -124,45 +127,21 @@ def phonebook_entry_update(
         existing = phonebook_entries(vos_account=vos_account)
         if any(e.e164 == entry.e164 for e in existing):
             raise PhoneBookRefused(_("This number is already in your phone book."), field="e164")
-    try:
-        _writer(vos_account).modify_phone_book_entry(
-            account=vos_account.account, e164=e164, entry=entry
-        )
-    except VosRejected as exc:
-        _audit(
-            vos_account=vos_account,
-            action="phonebook.update",
-            outcome="rejected",
-            actor=actor,
-            e164=e164,
-            new_e164=entry.e164,
-            error=exc.message,
-        )
-        raise
-    _audit(
+    with _audited(
         vos_account=vos_account,
         action="phonebook.update",
-        outcome="ok",
         actor=actor,
         e164=e164,
         new_e164=entry.e164,
-    )
+    ):
+        _writer(vos_account).modify_phone_book_entry(
+            account=vos_account.account, e164=e164, entry=entry
+        )
 
 
 def phonebook_entry_delete(*, vos_account: VosAccount, e164: str, actor: Actor) -> None:
-    try:
+    with _audited(vos_account=vos_account, action="phonebook.delete", actor=actor, e164=e164):
         _writer(vos_account).delete_phone_book_entries(account=vos_account.account, e164s=[e164])
-    except VosRejected as exc:
-        _audit(
-            vos_account=vos_account,
-            action="phonebook.delete",
-            outcome="rejected",
-            actor=actor,
-            e164=e164,
-            error=exc.message,
-        )
-        raise
-    _audit(vos_account=vos_account, action="phonebook.delete", outcome="ok", actor=actor, e164=e164)
 
 
 # --- CSV import and export -------------------------------------------------------------------

@@ -226,10 +226,25 @@ def phonebook(request: HttpRequest) -> HttpResponse:
 def phonebook_add(request: HttpRequest) -> HttpResponse:
     account = own_account(request.user)
     form = PhoneBookEntryForm(request.POST or None)
+    return _entry_form(
+        request,
+        account,
+        form,
+        editing=None,
+        save=lambda entry: phonebook_entry_create(
+            vos_account=account, entry=entry, actor=actor_of(request)
+        ),
+        done=_("%(number)s was added to your phone book."),
+    )
+
+
+def _entry_form(request, account, form, *, editing, save, done: str) -> HttpResponse:
+    """Render the add/edit form; on a valid POST, save through VOS and put any refusal next
+    to the field (ours) or over the form (VOS's own text)."""
     notice = ""
     if request.method == "POST" and form.is_valid():
         try:
-            phonebook_entry_create(vos_account=account, entry=form.entry(), actor=actor_of(request))
+            save(form.entry())
         except PhoneBookRefused as exc:
             form.add_error(exc.field, exc.message)
         except VosRejected as exc:
@@ -238,15 +253,12 @@ def phonebook_add(request: HttpRequest) -> HttpResponse:
             notice = _unavailable_notice()
             form.add_error(None, _("Nothing was saved."))
         else:
-            messages.success(
-                request,
-                _("%(number)s was added to your phone book.") % {"number": form.entry().e164},
-            )
+            messages.success(request, done % {"number": form.entry().e164})
             return redirect("customer:phonebook")
     return render(
         request,
         "telephony/phonebook_form.html",
-        {"account": account, "form": form, "vos_notice": notice, "editing": None},
+        {"account": account, "form": form, "vos_notice": notice, "editing": editing},
     )
 
 
@@ -268,26 +280,15 @@ def phonebook_edit(request: HttpRequest, e164: str) -> HttpResponse:
         form = PhoneBookEntryForm(request.POST)
     else:
         form = PhoneBookEntryForm(initial=PhoneBookEntryForm.initial_for(entry))
-    notice = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            phonebook_entry_update(
-                vos_account=account, e164=entry.e164, entry=form.entry(), actor=actor_of(request)
-            )
-        except PhoneBookRefused as exc:
-            form.add_error(exc.field, exc.message)
-        except VosRejected as exc:
-            form.add_error(None, exc.message)
-        except VosUnavailable:
-            notice = _unavailable_notice()
-            form.add_error(None, _("Nothing was saved."))
-        else:
-            messages.success(request, _("%(number)s was saved.") % {"number": form.entry().e164})
-            return redirect("customer:phonebook")
-    return render(
+    return _entry_form(
         request,
-        "telephony/phonebook_form.html",
-        {"account": account, "form": form, "vos_notice": notice, "editing": entry},
+        account,
+        form,
+        editing=entry,
+        save=lambda new: phonebook_entry_update(
+            vos_account=account, e164=entry.e164, entry=new, actor=actor_of(request)
+        ),
+        done=_("%(number)s was saved."),
     )
 
 
