@@ -197,6 +197,19 @@ def cdrs_bulk_insert(server, fixture: CdrFixture, progress=None) -> float:
     return time.perf_counter() - started
 
 
+def table_analyze(model) -> str:
+    """ANALYZE ``model``'s table, as autovacuum does on a production server after a large
+    change (test servers often run without it); returns the server's autovacuum setting."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        if connection.vendor != "postgresql":
+            return "n/a"
+        cursor.execute("SHOW autovacuum")
+        return cursor.fetchone()[0]
+
+
 def customer_with_calls(*, url: str, total: int, target_rows: int, others: int, days: int):
     """A customer login on ``c000001`` whose last ``days`` closed days hold ``target_rows``
     calls, in a table of ``total`` rows. Returns (user, vos_account, fixture)."""

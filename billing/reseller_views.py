@@ -87,7 +87,7 @@ def customer_detail(request: HttpRequest, account: str) -> HttpResponse:
     }
     if refresh.stale:
         context["vos_notice"] = _("Figures are as of %(when)s.") % {
-            "when": customer.balance_as_of or _("the last sync")
+            "when": customer.figures_as_of or _("the last sync")
         }
     return render(request, "reseller/customer_detail.html", context)
 

@@ -32,7 +32,7 @@ PAYMENTS_PER_PAGE = 25
 
 def stale_notice(refresh: Refresh) -> str:
     """The page notice when VOS did not answer the balance read in time."""
-    as_of = refresh.account.balance_as_of
+    as_of = refresh.account.figures_as_of
     if as_of is None:
         return _("No figures have been received from it yet.")
     when = formats.date_format(timezone.localtime(as_of), "Y-m-d H:i")
@@ -45,10 +45,11 @@ def refresh_due(account: VosAccount, *, now: datetime | None = None) -> bool:
     The balance job reads every account each minute and VOS pushes balance changes, so the
     mirror is usually seconds old; asking VOS on every page view only loads the switch.
     """
-    if account.balance_as_of is None:
+    as_of = account.figures_as_of
+    if as_of is None:
         return True
     max_age = timedelta(seconds=getattr(settings, "DASHBOARD_REFRESH_AFTER_SECONDS", 30))
-    return (now or timezone.now()) - account.balance_as_of >= max_age
+    return (now or timezone.now()) - as_of >= max_age
 
 
 @customer_required
@@ -72,7 +73,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "stale": refresh.stale,
         # Read from VOS during this request (otherwise the mirror's figures are shown).
         "live": refreshed and not refresh.stale,
-        "as_of": account.balance_as_of,
+        "as_of": account.figures_as_of,
         "threshold": threshold,
         "low_balance": account.balance < threshold,
         "chart": spend_chart(series),

@@ -79,7 +79,7 @@ class VosAccountAdmin(admin.ModelAdmin):
         "balance",
         "limit_money",
         "locked",
-        "balance_as_of",
+        "figures_as_of",
         "last_call_at",
         "missing_since",
     ]
@@ -91,6 +91,10 @@ class VosAccountAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("figures as of"))
+    def figures_as_of(self, obj):
+        return obj.figures_as_of
 
 
 @admin.register(Phone)

@@ -43,6 +43,10 @@ class VosServer(models.Model):
         default=_push_secret,
         help_text=_("Part of the push-receiver address configured on the VOS side."),
     )
+    # When the last complete balance sweep began: every account that was not missing then
+    # has been read since, and written where its figures had changed (see
+    # VosAccount.figures_as_of).
+    balances_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     push_allowed_ips = models.CharField(
         _("push allowed IPs"),
         max_length=500,
@@ -67,6 +71,42 @@ class VosServer(models.Model):
         return client_for(self)
 
 
+# The VosAccount fields copied from a GetCustomer record (telephony.sync.customer_fields).
+MIRRORED_FIELDS = frozenset(
+    {
+        "name",
+        "agent_account",
+        "account_type",
+        "balance",
+        "limit_money",
+        "today_consumption",
+        "locked",
+        "phone_book_limit",
+        "fee_rate_group",
+        "memo",
+        "vos_created_at",
+        "valid_until",
+    }
+)
+
+
+class VosAccountQuerySet(models.QuerySet):
+    """Writes of mirrored fields outside the balance sync void ``wire_digest`` (see there)."""
+
+    def update(self, **kwargs):
+        if "wire_digest" not in kwargs and MIRRORED_FIELDS.intersection(kwargs):
+            kwargs["wire_digest"] = ""
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if "wire_digest" not in fields and MIRRORED_FIELDS.intersection(fields):
+            objs = list(objs)
+            for obj in objs:
+                obj.wire_digest = ""
+            fields = [*fields, "wire_digest"]
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
 class VosAccount(models.Model):
     """Local mirror of one VOS customer account (GetCustomer / GetAllCustomers)."""
 
@@ -84,14 +124,22 @@ class VosAccount(models.Model):
     memo = models.CharField(max_length=255, blank=True)
     vos_created_at = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
-    # When VOS reported the figures above (the request time of that read). A read older
-    # than this never overwrites them.
+    # When VOS reported the figures above (the request time of the read that wrote them).
+    # A read older than this never overwrites them. The balance sweep does not write
+    # figures that did not change: `figures_as_of` is when they were last confirmed.
     balance_as_of = models.DateTimeField(null=True, blank=True)
     last_call_at = models.DateTimeField(null=True, blank=True)
     discovered_at = models.DateTimeField(default=timezone.now)
     missing_since = models.DateTimeField(
         null=True, blank=True, help_text=_("Set when discovery no longer finds the account.")
     )
+    # Fingerprint (vos.CustomerAnswer.digest) of the GetCustomer record the mirrored fields
+    # were last copied from, or "" once anything else wrote one of them (a push, a top-up's
+    # answer, an edit). While it matches the record VOS sends, the balance sweep neither
+    # decodes the record again nor writes the row.
+    wire_digest = models.CharField(max_length=32, blank=True, default="", editable=False)
+
+    objects = VosAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["server", "account"]
@@ -103,6 +151,21 @@ class VosAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}@{self.server_id}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or MIRRORED_FIELDS.intersection(update_fields):
+            self.wire_digest = ""
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "wire_digest"}
+        super().save(*args, **kwargs)
+
+    @property
+    def figures_as_of(self):
+        """When VOS last vouched for the figures: the read that wrote them, or the start of
+        the server's last complete balance sweep, which read every account not missing."""
+        confirmed = None if self.missing_since else self.server.balances_confirmed_at
+        return max((t for t in (self.balance_as_of, confirmed) if t), default=None)
 
     @property
     def available_credit(self) -> Decimal:

@@ -11,7 +11,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,25 +22,28 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import Cdr, Phone, SyncState, VosAccount, VosServer
+from .models import MIRRORED_FIELDS, Cdr, Phone, SyncState, VosAccount, VosServer
 from .vos import (
     CallStats,
     CdrRecord,
     Customer,
+    CustomerAnswer,
     VosClient,
     VosError,
     VosIntervalTooLong,
     chunked,
     client_for,
     day_windows,
+    fetched_ahead,
     page_client_for,
 )
 
 log = logging.getLogger(__name__)
+
 
 Job = SyncState.Job
 
@@ -124,71 +126,148 @@ def account_apply(*, server: VosServer, customer: Customer, read_at: datetime) -
     return created
 
 
-def accounts_apply(*, server: VosServer, customers: Sequence[Customer], read_at: datetime) -> int:
-    """`account_apply` for a batch, in a few queries and one transaction; returns rows changed.
+def accounts_apply(
+    *,
+    server: VosServer,
+    answers: Sequence[CustomerAnswer],
+    read_at: datetime,
+    stored: dict[str, tuple[int, str | None]] | None = None,
+) -> int:
+    """`account_apply` for a batch of GetCustomer records, in one short transaction; returns
+    the rows written.
 
-    Unchanged accounts only get their ``balance_as_of`` moved on; changed ones are written
-    by `_accounts_update`; unknown ones are inserted in bulk. Every UPDATE keeps the
-    `_fresh_enough` condition, so a reading older than the stored one never overwrites it.
-    Call it after the VOS answer arrived: a push landing later carries a later time.
+    A record whose digest matches the one stored with its row is the record the row was
+    copied from: it is neither decoded nor written (the sweep's start, kept on the server,
+    says it was confirmed; ``VosAccount.figures_as_of``). Every other record is decoded and
+    written with its digest (one executemany), or inserted when the account is new. Each
+    UPDATE keeps the `_fresh_enough` condition, so a reading older than the stored one
+    never overwrites it. Call it after the VOS answer arrived: a push landing later carries
+    a later time.
+
+    ``stored`` is `accounts_stored` of the server, read before the request for the batch
+    was sent (the sweep reads it once); without it, the batch's rows are read here.
     """
-    if not customers:
+    if not answers:
         return 0
-    names = [c.account for c in customers]
-    field_names = list(customer_fields(customers[0]))
-    stored = {
-        row["account"]: row
-        for row in VosAccount.objects.filter(server=server, account__in=names).values(
-            "pk", "account", "missing_since", *field_names
-        )
-    }
-    unchanged: list[int] = []
-    changed: list[tuple[int, dict]] = []
+    sql = _AccountSql(read_at)
+    if stored is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.stored(len(answers)), [server.pk, *(a.account for a in answers)])
+            stored = {account: (pk, digest) for pk, account, digest in cursor.fetchall()}
+    changed: list[tuple] = []
     new: list[VosAccount] = []
-    for customer in customers:
-        fields = customer_fields(customer)
-        row = stored.get(customer.account)
-        if row is None:
+    for answer in answers:
+        pk, stored_digest = stored.get(answer.account, (None, None))
+        digest = answer.digest
+        if pk is not None and stored_digest == digest:
+            continue
+        fields = customer_fields(answer.decode())
+        if pk is None:
             new.append(
-                VosAccount(server=server, account=customer.account, balance_as_of=read_at, **fields)
+                VosAccount(
+                    server=server,
+                    account=answer.account,
+                    balance_as_of=read_at,
+                    wire_digest=digest,
+                    **fields,
+                )
             )
-        elif row["missing_since"] is None and all(row[k] == v for k, v in fields.items()):
-            unchanged.append(row["pk"])
         else:
-            changed.append((row["pk"], fields))
+            changed.append(sql.row(pk, digest, fields))
+    if not (changed or new):
+        return 0
     written = 0
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A mirror of what VOS holds: a crash may lose the last batch (the next sweep
+            # writes it again, figures and digest together), so no commit waits for the disk.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if changed:
-            written = _accounts_update(changed, read_at)
-        if unchanged:
-            VosAccount.objects.filter(_fresh_enough(read_at), pk__in=unchanged).update(
-                balance_as_of=read_at
-            )
+            written = sql.write(cursor, changed)
         if new:
             VosAccount.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
     return written + len(new)
 
 
-def _accounts_update(changed: Sequence[tuple[int, dict]], read_at: datetime) -> int:
-    """Write each (pk, fields) unless a newer reading is stored: one conditional UPDATE a row,
-    all sent in one executemany. Returns the rows written."""
-    meta = VosAccount._meta
-    fields = [meta.get_field(name) for name in changed[0][1]]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    as_of = quote(meta.get_field("balance_as_of").column)
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments}, {as_of} = %s, "
-        f"{quote(meta.get_field('missing_since').column)} = NULL "
-        f"WHERE {quote(meta.pk.column)} = %s AND ({as_of} IS NULL OR {as_of} <= %s)"
-    )
-    stamp = meta.get_field("balance_as_of").get_db_prep_save(read_at, connection)
-    params = [
-        (*(f.get_db_prep_save(values[f.name], connection) for f in fields), stamp, pk, stamp)
-        for pk, values in changed
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+def accounts_stored(server: VosServer) -> dict[str, tuple[int, str | None]]:
+    """Every mirrored account of ``server``: account -> (pk, digest; None when missing).
+
+    A write after this read clears a digest that this still holds; the rows it concerns
+    are rewritten by the next sweep, whose read comes after it.
+    """
+    return {
+        account: (pk, digest)
+        for pk, account, digest in VosAccount.objects.filter(server=server).values_list(
+            "pk", "account", Case(When(missing_since=None, then="wire_digest"))
+        )
+    }
+
+
+class _AccountSql:
+    """The statements of `accounts_apply`, in plain SQL: on a batch of 200 accounts, building
+    them through the ORM took longer than running them.
+
+    Each UPDATE carries the `_fresh_enough` condition: a reading older than the stored one
+    never overwrites it.
+    """
+
+    def __init__(self, read_at: datetime) -> None:
+        # The connection itself, not the proxy: values() asks it for every field of every row.
+        self.connection = transaction.get_connection()
+        meta = VosAccount._meta
+        quote = self.connection.ops.quote_name
+        self.fields = [meta.get_field(name) for name in sorted(MIRRORED_FIELDS)]
+        self.stamp = meta.get_field("balance_as_of").get_db_prep_save(read_at, self.connection)
+        col = {f.name: quote(f.column) for f in meta.concrete_fields}
+        table, pk, as_of = quote(meta.db_table), quote(meta.pk.column), col["balance_as_of"]
+        fresh = f"({as_of} IS NULL OR {as_of} <= %s)"
+        self._stored = (
+            f"SELECT {pk}, {col['account']}, "
+            f"CASE WHEN {col['missing_since']} IS NULL THEN {col['wire_digest']} END "
+            f"FROM {table} WHERE {col['server']} = %s AND {col['account']} IN "
+        )
+        stamped = f"{col['wire_digest']} = %s, {as_of} = %s, {col['missing_since']} = NULL"
+        # One UPDATE a row, sent by executemany.
+        assignments = ", ".join(f"{col[f.name]} = %s" for f in self.fields)
+        self._write_row = f"UPDATE {table} SET {assignments}, {stamped} WHERE {pk} = %s AND {fresh}"
+        # PostgreSQL: one UPDATE ... FROM (VALUES ...) a batch (a statement a row costs a
+        # round of the protocol each, even pipelined).
+        names = ", ".join(quote(f.column) for f in self.fields)
+        casts = ", ".join(
+            f"{col[f.name]} = CAST(v.{quote(f.column)} AS {f.db_type(self.connection)})"
+            for f in self.fields
+        )
+        self._write_joined = (
+            f"UPDATE {table} AS t SET {casts}, {col['wire_digest']} = v.digest, "
+            f"{as_of} = %s, {col['missing_since']} = NULL "
+            f"FROM (VALUES {{rows}}) AS v(pk, digest, {names}) "
+            f"WHERE t.{pk} = v.pk AND (t.{as_of} IS NULL OR t.{as_of} <= %s)"
+        )
+
+    def stored(self, count: int) -> str:
+        """pk, account and digest (None for a row marked missing) of ``count`` accounts."""
+        return self._stored + "(" + ", ".join(["%s"] * count) + ")"
+
+    def row(self, pk: int, digest: str, fields: dict) -> tuple:
+        return (
+            pk,
+            digest,
+            *(f.get_db_prep_save(fields[f.name], self.connection) for f in self.fields),
+        )
+
+    def write(self, cursor, rows: Sequence[tuple]) -> int:
+        """Write every `row` unless a newer reading is stored; returns the rows written."""
+        if self.connection.vendor == "postgresql":
+            marks = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+            cursor.execute(
+                self._write_joined.format(rows=", ".join([marks] * len(rows))),
+                [self.stamp, *(value for row in rows for value in row), self.stamp],
+            )
+        else:
+            cursor.executemany(
+                self._write_row,
+                [(*values, digest, self.stamp, pk, self.stamp) for pk, digest, *values in rows],
+            )
         return cursor.rowcount
 
 
@@ -213,8 +292,10 @@ def account_refresh(*, vos_account: VosAccount, client: VosClient | None = None)
     except VosError as exc:
         log.warning("balance refresh of %s failed: %s", vos_account, exc)
         return Refresh(account=vos_account, error=exc)
-    account_apply(server=vos_account.server, customer=customer, read_at=read_at)
+    server = vos_account.server
+    account_apply(server=server, customer=customer, read_at=read_at)
     vos_account.refresh_from_db()
+    vos_account.server = server  # refresh_from_db drops it; figures_as_of reads it
     return Refresh(account=vos_account)
 
 
@@ -305,18 +386,29 @@ def accounts_discover(*, server: VosServer, client: VosClient) -> int:
         present = client.get_all_customers()
         fetch = present
         rows = 0
-    rows += _customers_fetch(server=server, client=client, accounts=fetch)
+    rows += _customers_fetch(server=server, client=client, accounts=fetch)[0]
     rows += accounts_mark_missing(server=server, present=present, at=now)
     return rows
 
 
-def _customers_fetch(*, server: VosServer, client: VosClient, accounts: Sequence[str]) -> int:
+def _customers_fetch(
+    *,
+    server: VosServer,
+    client: VosClient,
+    accounts: Sequence[str],
+    batch_size: int = 0,
+    stored: dict[str, tuple[int, str | None]] | None = None,
+) -> tuple[int, datetime | None]:
+    """Batched GetCustomer for ``accounts`` into the mirror: the rows written, and when the
+    first batch was asked (None for no accounts). VOS answers each batch while the one
+    before is written."""
+    size = max(1, batch_size or settings.SYNC_BALANCE_BATCH)
     rows = 0
-    for batch in chunked(list(accounts), max(1, settings.SYNC_BALANCE_BATCH)):
-        read_at = timezone.now()
-        customers = client.get_customers(batch, batch_size=len(batch))
-        rows += accounts_apply(server=server, customers=customers, read_at=read_at)
-    return rows
+    first_read: datetime | None = None
+    for read_at, answers in client.get_customer_batches(chunked(list(accounts), size)):
+        first_read = first_read or read_at
+        rows += accounts_apply(server=server, answers=answers, read_at=read_at, stored=stored)
+    return rows, first_read
 
 
 def accounts_mark_missing(*, server: VosServer, present: Iterable[str], at: datetime) -> int:
@@ -340,13 +432,26 @@ def accounts_mark_missing(*, server: VosServer, present: Iterable[str], at: date
 
 
 def balances_sync(*, server: VosServer, client: VosClient, batch_size: int | None = None) -> int:
-    """Batched GetCustomer for every known account: balance, limit, lock, today's use."""
-    size = batch_size or settings.SYNC_BALANCE_BATCH
-    rows = 0
-    for batch in chunked(_known_accounts(server), max(1, size)):
-        read_at = timezone.now()
-        customers = client.get_customers(batch, batch_size=len(batch))
-        rows += accounts_apply(server=server, customers=customers, read_at=read_at)
+    """Batched GetCustomer for every known account: balance, limit, lock, today's use.
+
+    Only the figures that changed are written; once every batch is stored, the server's
+    ``balances_confirmed_at`` moves on to when the sweep began, which vouches for the rest.
+    """
+    stored = accounts_stored(server)
+    known = sorted(account for account, (_pk, digest) in stored.items() if digest is not None)
+    rows, began = _customers_fetch(
+        server=server,
+        client=client,
+        accounts=known,
+        batch_size=batch_size or 0,
+        stored=stored,
+    )
+    if began is not None:
+        VosServer.objects.filter(
+            Q(balances_confirmed_at__isnull=True) | Q(balances_confirmed_at__lt=began),
+            pk=server.pk,
+        ).update(balances_confirmed_at=began)
+        server.balances_confirmed_at = max(began, server.balances_confirmed_at or began)
     return rows
 
 
@@ -529,23 +634,13 @@ def cdrs_fetch(
     fetched. Returns rows added.
     """
     accounts = _known_accounts(server) if accounts is None else list(accounts)
-    batches = iter(chunked(accounts, CDR_ACCOUNTS_PER_CALL))
+
+    def ask(batch: list[str]) -> list[CdrRecord]:
+        return client.get_cdrs(accounts=batch, begin=first, end=last)
+
     added = 0
-    # While a batch is stored, the next GetCdr is already asked (VOS answers it meanwhile).
-    # Only the pool's one thread uses the client, one call at a time, and never the database.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="get-cdr") as pool:
-
-        def ask() -> Future[list[CdrRecord]] | None:
-            batch = next(batches, None)
-            if batch is None:
-                return None
-            return pool.submit(client.get_cdrs, accounts=batch, begin=first, end=last)
-
-        pending = ask()
-        while pending is not None:
-            records = pending.result()
-            pending = ask()
-            added += cdrs_store(server=server, records=records)
+    for records in fetched_ahead(ask, chunked(accounts, CDR_ACCOUNTS_PER_CALL)):
+        added += cdrs_store(server=server, records=records)
     return added
 
 

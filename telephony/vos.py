@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from hashlib import sha1
-from typing import Any
+from hashlib import blake2b, sha1
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import requests
@@ -34,6 +36,9 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("telephony.vos")
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FOUR_PLACES = Decimal("0.0001")
@@ -106,6 +111,11 @@ class PayOutcomeUnknown(VosError):
 
 def to_money(value: Any, *, field_name: str = "money", interface: str = "") -> Decimal:
     """A VOS number (``10.0``, ``1.0E7``, ``"3.5"``, ``5``) as Decimal with 4 places."""
+    kind = type(value)
+    if kind is Decimal or kind is int:  # what the JSON decoder gives: the common case
+        return (value if kind is Decimal else Decimal(value)).quantize(
+            FOUR_PLACES, rounding=ROUND_HALF_EVEN
+        )
     if value is None or value == "":
         return Decimal("0")
     if isinstance(value, bool):
@@ -118,6 +128,8 @@ def to_money(value: Any, *, field_name: str = "money", interface: str = "") -> D
 
 
 def to_int(value: Any, *, default: int = 0, field_name: str = "", interface: str = "") -> int:
+    if type(value) is int:  # the common case, before the slower checks
+        return value
     if value is None or value == "":
         return default
     if isinstance(value, bool):
@@ -255,6 +267,51 @@ class Customer:
             memo=to_str(record.get("memo")),
             email=email,
         )
+
+
+# The record keys Customer.from_wire reads, fingerprinted by CustomerAnswer.digest.
+CUSTOMER_WIRE_KEYS = (
+    "account",
+    "name",
+    "money",
+    "limitMoney",
+    "todayConsumption",
+    "lockType",
+    "agentAccount",
+    "type",
+    "feeRateGroup",
+    "phoneBookLimit",
+    "startTime",
+    "validTime",
+    "memo",
+    "infoCustomerAdditional",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAnswer:
+    """One GetCustomer record as VOS sent it, decoded only when asked.
+
+    ``digest`` fingerprints every value :meth:`Customer.from_wire` reads, so a reader that
+    kept the digest of the record it last decoded can tell an unchanged record without
+    decoding it again (the balance sync: most accounts do not move between two polls).
+    """
+
+    account: str
+    record: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, record: dict[str, Any], interface: str = "GetCustomer") -> CustomerAnswer:
+        return cls(account=_required_str(record, "account", interface), record=record)
+
+    @property
+    def digest(self) -> str:
+        get = self.record.get
+        text = "\x1f".join([repr(get(key)) for key in CUSTOMER_WIRE_KEYS])
+        return blake2b(text.encode(), digest_size=16).hexdigest()
+
+    def decode(self) -> Customer:
+        return Customer.from_wire(self.record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +499,63 @@ class PhoneBookEntry:
 # --- The client ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A request's raw answer, before it is read (VosClient._send / _read)."""
+
+    interface: str
+    started: float
+    status: int
+    body: bytes
+
+
+_DONE = object()
+
+
+def fetched_ahead(fetch: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """``fetch(item)`` for each item, in order, fetched ahead of the caller by a thread.
+
+    The thread asks for the next item as soon as it has handed over the last one, so VOS
+    works on it while the caller deals with the one before; it runs at most one result
+    ahead and makes every call itself, one at a time, so the softswitch sees no more than
+    one request at once. A failed fetch is raised where its result is due. ``fetch`` must
+    not touch the database (the thread has no connection of its own).
+
+    The thread does not wait for the caller to ask: a thread woken by the caller would then
+    wait for the GIL until the caller's next pause, and every request would leave late.
+    """
+    handed: queue.Queue = queue.Queue(maxsize=1)
+    stopped = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stopped.is_set():
+                    return
+                handed.put((fetch(item), None))
+        except BaseException as exc:  # handed to the caller, who raises it
+            handed.put((None, exc))
+            return
+        handed.put((_DONE, None))
+
+    thread = threading.Thread(target=produce, name="vos-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            result, error = handed.get()
+            if error is not None:
+                raise error
+            if result is _DONE:
+                return
+            yield result
+    finally:
+        stopped.set()
+        while thread.is_alive():  # a thread blocked on the full queue can then finish
+            with suppress(queue.Empty):
+                handed.get(timeout=0.05)
+        thread.join()
+
+
 @dataclass
 class CallStats:
     """Counts of calls made by one client (the sync jobs report them)."""
@@ -526,32 +640,38 @@ class VosClient:
         raise AssertionError("unreachable")
 
     def _call_once(self, interface: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._read(self._send(interface, payload))
+
+    def _send(self, interface: str, payload: dict[str, Any]) -> _Sent:
+        """POST the request and take the raw answer; the transport half of a call."""
         url = f"{self.base_url}/{interface}"
         started = time.monotonic()
-        ret_code: int | str = "-"
         self.stats.count(interface)
         try:
             response = self.session.post(
                 url, data=encode_body(payload), headers=REQUEST_HEADERS, timeout=self.timeout
             )
         except requests.RequestException as exc:
-            ret_code = type(exc).__name__
-            self._log(interface, ret_code, started)
+            self._log(interface, type(exc).__name__, started)
             raise VosUnavailable(interface, f"no answer ({type(exc).__name__})") from exc
+        return _Sent(interface, started, response.status_code, response.content)
+
+    def _read(self, sent: _Sent) -> dict[str, Any]:
+        """The decoded answer of a `_send` when retCode is 0, else raise; logs the call."""
+        interface = sent.interface
+        ret_code: int | str = f"http {sent.status}"
         try:
-            if response.status_code >= 500:
-                ret_code = f"http {response.status_code}"
-                raise VosUnavailable(interface, f"HTTP {response.status_code}")
-            if response.status_code != 200:
-                ret_code = f"http {response.status_code}"
-                raise VosMalformed(interface, f"HTTP {response.status_code}")
-            data = self._decode(interface, response.content)
+            if sent.status >= 500:
+                raise VosUnavailable(interface, f"HTTP {sent.status}")
+            if sent.status != 200:
+                raise VosMalformed(interface, f"HTTP {sent.status}")
+            data = self._decode(interface, sent.body)
             ret_code = data["retCode"]
             if ret_code != 0:
                 raise self._rejection(interface, ret_code, data)
             return data
         finally:
-            self._log(interface, ret_code, started)
+            self._log(interface, ret_code, sent.started)
 
     def _log(self, interface: str, ret_code: int | str, started: float) -> None:
         # Never the payload: it may hold phone and web passwords.
@@ -596,7 +716,16 @@ class VosClient:
         (retCode 0) or refuses the whole batch with -10007: then the batch is split in halves
         until the known accounts are found.
         """
-        found: list[Customer] = []
+        return [
+            answer.decode()
+            for answer in self.get_customer_answers(accounts, e164s=e164s, batch_size=batch_size)
+        ]
+
+    def get_customer_answers(
+        self, accounts: Iterable[str] = (), *, e164s: Iterable[str] = (), batch_size: int = 200
+    ) -> list[CustomerAnswer]:
+        """`get_customers`, with each record left undecoded until its caller asks."""
+        found: list[CustomerAnswer] = []
         for key, values in (
             ("accounts", list(dict.fromkeys(accounts))),
             ("e164s", list(dict.fromkeys(e164s))),
@@ -605,7 +734,40 @@ class VosClient:
                 found.extend(self._get_customer_batch(key, batch))
         return found
 
-    def _get_customer_batch(self, key: str, batch: list[str]) -> list[Customer]:
+    def get_customer_batches(
+        self, batches: Iterable[list[str]]
+    ) -> Iterator[tuple[datetime, list[CustomerAnswer]]]:
+        """GetCustomer for each batch of accounts, in order: (time asked, answers) each.
+
+        A thread sends each request as soon as the answer before it arrived, while the
+        caller still works on that one (`fetched_ahead`); the answers are decoded here, in
+        the caller's thread, so no request waits for the decoding of the one before. A batch
+        whose answer was anything but clean (no answer, a fault, -10007) is asked again the
+        ordinary way, with retries and splitting: only then can two requests be under way.
+        """
+
+        def send(batch: list[str]) -> tuple[list[str], datetime, _Sent | None]:
+            asked_at = datetime.now(UTC)  # before the request: the answer is at least this new
+            try:
+                return batch, asked_at, self._send("GetCustomer", {"accounts": batch})
+            except VosUnavailable:
+                return batch, asked_at, None
+
+        for batch, asked_at, sent in fetched_ahead(send, batches):
+            try:
+                if sent is None:
+                    raise VosUnavailable("GetCustomer", "no answer")
+                answers = self._customer_answers(self._read(sent))
+            except (VosUnavailable, VosNotFound):
+                asked_at = datetime.now(UTC)
+                answers = self.get_customer_answers(batch, batch_size=len(batch))
+            yield asked_at, answers
+
+    @staticmethod
+    def _customer_answers(data: dict[str, Any]) -> list[CustomerAnswer]:
+        return [CustomerAnswer.from_wire(r) for r in _list(data, "infoCustomers", "GetCustomer")]
+
+    def _get_customer_batch(self, key: str, batch: list[str]) -> list[CustomerAnswer]:
         try:
             data = self.call("GetCustomer", {key: batch})
         except VosNotFound:
@@ -615,7 +777,7 @@ class VosClient:
             return self._get_customer_batch(key, batch[:middle]) + self._get_customer_batch(
                 key, batch[middle:]
             )
-        return [Customer.from_wire(r) for r in _list(data, "infoCustomers", "GetCustomer")]
+        return self._customer_answers(data)
 
     def get_customer(self, account: str) -> Customer:
         for customer in self.get_customers([account]):

@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 from bench.emulator import EmulatorProcess
-from bench.fixtures import server_create
+from bench.fixtures import server_create, table_analyze
 from bench.measure import Report, Target, profiled, rss_watch
 
 SIZES = {
@@ -53,20 +53,6 @@ def _reference(url: str, accounts: list[str], windows) -> tuple[float, int, int]
     return seconds, rows, calls
 
 
-def _analyze() -> str:
-    """ANALYZE the call-record table; returns the server's autovacuum setting."""
-    from django.db import connection
-
-    from telephony.models import Cdr
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Cdr._meta.db_table}")
-        if connection.vendor != "postgresql":
-            return "n/a"
-        cursor.execute("SHOW autovacuum")
-        return cursor.fetchone()[0]
-
-
 def run(*, accounts: int, cdrs: int, days: int) -> Report:
     from telephony import sync
     from telephony.models import Cdr, SyncState, VosAccount
@@ -98,7 +84,7 @@ def run(*, accounts: int, cdrs: int, days: int) -> Report:
 
         # Fresh planner statistics for the re-run, as autovacuum gives a production server
         # (test servers often run without it; see the details' "autovacuum").
-        autovacuum = _analyze()
+        autovacuum = table_analyze(Cdr)
         started = time.perf_counter()
         again = sync.cdr_backfill(server=server, first=first, last=last)
         again_seconds = time.perf_counter() - started

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.selectors import DaySpend, burn_rate, spend_by_day, spend_chart
 from portal.templatetags.money import format_money
-from telephony.models import SyncState, VosAccount
+from telephony.models import SyncState, VosAccount, VosServer
 from tests.telephony.factories import CdrFactory, SyncStateFactory
 
 pytest_plugins = ["tests.portal.fixtures"]
@@ -230,6 +230,22 @@ def test_dashboard_asks_vos_when_the_mirror_is_older_than_the_window(
     # The read just stored makes the next view a mirror read.
     emu_client.get(reverse("customer:dashboard"))
     assert vos_emulator.calls["GetCustomer"] == 1
+
+
+def test_a_recent_balance_sweep_vouches_for_figures_that_did_not_move(
+    emu_client, emu_account, vos_emulator, settings
+):
+    settings.DASHBOARD_REFRESH_AFTER_SECONDS = 30
+    written_at = timezone.now() - timedelta(hours=2)
+    emu_account.balance_as_of = written_at
+    emu_account.save()
+    swept_at = timezone.now() - timedelta(seconds=5)
+    VosServer.objects.filter(pk=emu_account.server_id).update(balances_confirmed_at=swept_at)
+
+    response = emu_client.get(reverse("customer:dashboard"))
+
+    assert vos_emulator.calls["GetCustomer"] == 0
+    assert response.context["as_of"] == swept_at
 
 
 # --- Days of the user's calendar --------------------------------------------------------------

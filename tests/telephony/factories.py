@@ -13,6 +13,7 @@ import factory
 from django.utils import timezone
 
 from telephony.models import Cdr, Phone, SyncState, VosAccount, VosServer
+from telephony.vos import CustomerAnswer
 
 
 class VosServerFactory(factory.django.DjangoModelFactory):
@@ -69,3 +70,23 @@ class SyncStateFactory(factory.django.DjangoModelFactory):
 
     server = factory.SubFactory(VosServerFactory)
     job = SyncState.Job.BALANCES
+
+
+def customer_answer(account: str, money: str = "10.0", **wire) -> CustomerAnswer:
+    """A GetCustomer record as VOS prints it (Java-style numbers), before decoding."""
+    record = {
+        "account": account,
+        "name": f"Customer {account}",
+        "money": Decimal(money),
+        "limitMoney": Decimal("0.0"),
+        "feeRateGroup": "default",
+        "type": 1,
+        "lockType": 0,
+        "agentAccount": "agent01",
+        "phoneBookLimit": 10,
+        "todayConsumption": Decimal("0.0"),
+        "memo": "",
+        "infoCustomerAdditional": {"cardType": 0, "reportType": 0},
+        **wire,
+    }
+    return CustomerAnswer.from_wire(record)

@@ -12,9 +12,9 @@ from django.utils import timezone
 from billing.models import Consumption, FeeReport, PayRecord
 from telephony import sync
 from telephony.models import Cdr, SyncState, VosAccount
-from telephony.vos import Customer
+from telephony.vos import VosUnavailable
 
-from .factories import CdrFactory, VosAccountFactory, VosServerFactory
+from .factories import CdrFactory, VosAccountFactory, VosServerFactory, customer_answer
 
 Job = SyncState.Job
 DEMO_ACCOUNTS = {
@@ -104,18 +104,10 @@ def test_balances_ask_many_accounts_per_call(discovered, vos_emulator, settings)
 def test_an_older_reading_never_overwrites_a_newer_one(discovered):
     account = VosAccount.objects.get(account="1001")
     newer = account.balance_as_of
-    old = Customer(
-        account="1001",
-        name="x",
-        money=Decimal("999"),
-        limit_money=Decimal("0"),
-        today_consumption=Decimal("0"),
-        lock_type=0,
-        agent_account="agent01",
-    )
+    old = customer_answer("1001", "999")
 
     stored = sync.accounts_apply(
-        server=discovered, customers=[old], read_at=newer - timedelta(seconds=5)
+        server=discovered, answers=[old], read_at=newer - timedelta(seconds=5)
     )
 
     assert stored == 0
@@ -355,3 +347,46 @@ def test_ten_thousand_accounts_take_at_most_50_get_customer_calls(db):
         assert outcome.rows == 0
     finally:
         emulator.stop()
+
+
+def test_a_balance_sweep_writes_only_moved_figures_and_vouches_for_the_rest(discovered):
+    run(discovered, Job.BALANCES)
+    quiet = VosAccount.objects.get(account="1002")
+    written_at = quiet.balance_as_of
+    before = timezone.now()
+
+    outcome = run(discovered, Job.BALANCES)
+
+    discovered.refresh_from_db()
+    quiet = VosAccount.objects.select_related("server").get(account="1002")
+    assert outcome.rows == 0
+    assert quiet.balance_as_of == written_at  # no write for figures that did not move
+    assert before <= discovered.balances_confirmed_at <= timezone.now()
+    assert quiet.figures_as_of == discovered.balances_confirmed_at
+
+
+def test_a_sweep_that_fails_vouches_for_nothing(discovered, vos_emulator):
+    run(discovered, Job.BALANCES)
+    discovered.refresh_from_db()
+    confirmed = discovered.balances_confirmed_at
+    vos_emulator.faults.update({"error_rate": 1.0})
+    try:
+        with pytest.raises(VosUnavailable):
+            sync.balances_sync(server=discovered, client=sync.run_client(discovered), batch_size=4)
+    finally:
+        vos_emulator.faults.update({"error_rate": 0.0})
+
+    discovered.refresh_from_db()
+    assert discovered.balances_confirmed_at == confirmed
+
+
+def test_the_sweep_does_not_vouch_for_a_missing_account(discovered):
+    run(discovered, Job.BALANCES)
+    written_at = timezone.now() - timedelta(hours=3)
+    VosAccount.objects.filter(account="1002").update(
+        balance_as_of=written_at, missing_since=written_at
+    )
+
+    gone = VosAccount.objects.select_related("server").get(account="1002")
+
+    assert gone.figures_as_of == written_at

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from telephony import sync
-from telephony.models import Cdr, VosAccount
-from telephony.vos import CdrRecord, Customer
+from telephony.models import MIRRORED_FIELDS, Cdr, VosAccount
+from telephony.vos import CdrRecord, CustomerAnswer, VosUnavailable
 
-from .factories import VosAccountFactory, VosServerFactory
+from .factories import VosAccountFactory, VosServerFactory, customer_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -139,18 +139,6 @@ def test_last_call_at_moves_forward_only(server):
     assert account.last_call_at == later
 
 
-def customer(account: str, money: str) -> Customer:
-    return Customer(
-        account=account,
-        name=f"Customer {account}",
-        money=Decimal(money),
-        limit_money=Decimal("0"),
-        today_consumption=Decimal("0"),
-        lock_type=0,
-        agent_account="agent01",
-    )
-
-
 def test_a_balance_batch_skips_only_the_rows_holding_a_newer_reading(server):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     newer = VosAccountFactory(
@@ -166,12 +154,12 @@ def test_a_balance_batch_skips_only_the_rows_holding_a_newer_reading(server):
 
     stored = sync.accounts_apply(
         server=server,
-        customers=[
-            customer("1001", "1"),
-            customer("1002", "2"),
-            customer("1003", "3"),
-            customer("1004", "4"),
-            customer("1005", "5"),
+        answers=[
+            customer_answer("1001", "1"),
+            customer_answer("1002", "2"),
+            customer_answer("1003", "3"),
+            customer_answer("1004", "4"),
+            customer_answer("1005", "5"),
         ],
         read_at=read_at,
     )
@@ -193,14 +181,173 @@ def test_a_balance_batch_skips_only_the_rows_holding_a_newer_reading(server):
     assert VosAccount.objects.get(account="1001").balance_as_of == newer.balance_as_of
 
 
-def test_an_unchanged_reading_only_moves_balance_as_of_on(server):
+def test_an_unchanged_reading_writes_nothing_and_an_older_one_never_overwrites(server):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, customers=[customer("1001", "7")], read_at=read_at)
+    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
 
     later = read_at + timedelta(minutes=5)
-    assert sync.accounts_apply(server=server, customers=[customer("1001", "7")], read_at=later) == 0
-    assert VosAccount.objects.get(account="1001").balance_as_of == later
     assert (
-        sync.accounts_apply(server=server, customers=[customer("1001", "8")], read_at=read_at) == 0
+        sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=later)
+        == 0
+    )
+    assert VosAccount.objects.get(account="1001").balance_as_of == read_at
+    earlier = read_at - timedelta(minutes=1)
+    assert (
+        sync.accounts_apply(server=server, answers=[customer_answer("1001", "8")], read_at=earlier)
+        == 0
     )
     assert VosAccount.objects.get(account="1001").balance == Decimal("7")
+
+
+def test_an_unchanged_record_is_not_decoded_again(server, monkeypatch):
+    read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    decoded = []
+    original = CustomerAnswer.decode
+    monkeypatch.setattr(
+        CustomerAnswer, "decode", lambda self: decoded.append(self.account) or original(self)
+    )
+
+    sync.accounts_apply(
+        server=server,
+        answers=[customer_answer("1001", "7"), customer_answer("1002", "3")],
+        read_at=read_at + timedelta(minutes=1),
+    )
+
+    assert decoded == ["1002"]
+
+
+def test_a_changed_record_is_written_with_its_new_digest(server):
+    read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    moved = customer_answer("1001", "6.5", todayConsumption=Decimal("0.5"), lockType=1)
+
+    written = sync.accounts_apply(
+        server=server, answers=[moved], read_at=read_at + timedelta(minutes=1)
+    )
+
+    account = VosAccount.objects.get(account="1001")
+    assert written == 1
+    assert (account.balance, account.today_consumption, account.locked) == (
+        Decimal("6.5"),
+        Decimal("0.5"),
+        True,
+    )
+    assert account.wire_digest == moved.digest != customer_answer("1001", "7").digest
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(
+            lambda a: sync.balance_push_apply(
+                server=a.server,
+                account=a.account,
+                money=Decimal("99"),
+                received_at=a.balance_as_of + timedelta(seconds=1),
+            ),
+            id="push",
+        ),
+        pytest.param(
+            lambda a: VosAccount.objects.filter(pk=a.pk).update(balance=Decimal("99")),
+            id="update",
+        ),
+        pytest.param(
+            lambda a: setattr(a, "balance", Decimal("99")) or a.save(update_fields=["balance"]),
+            id="save",
+        ),
+        pytest.param(
+            lambda a: (
+                setattr(a, "balance", Decimal("99"))
+                or VosAccount.objects.bulk_update([a], ["balance"])
+            ),
+            id="bulk_update",
+        ),
+    ],
+)
+def test_any_other_write_of_a_mirrored_figure_makes_the_next_sync_rewrite_it(server, write):
+    read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    account = VosAccount.objects.get(account="1001")
+
+    write(account)
+
+    account.refresh_from_db()
+    assert (account.balance, account.wire_digest) == (Decimal("99"), "")
+    # VOS still says 7 (the push was a stale hint, the edit a mistake): the sync puts it back.
+    written = sync.accounts_apply(
+        server=server, answers=[customer_answer("1001", "7")], read_at=read_at + timedelta(hours=1)
+    )
+    account.refresh_from_db()
+    assert written == 1
+    assert account.balance == Decimal("7")
+
+
+def test_writes_of_other_fields_keep_the_digest(server):
+    read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    account = VosAccount.objects.get(account="1001")
+    digest = account.wire_digest
+
+    VosAccount.objects.filter(pk=account.pk).update(last_call_at=read_at)
+    account.save(update_fields=["last_call_at"])
+
+    account.refresh_from_db()
+    assert account.wire_digest == digest != ""
+
+
+def test_a_missing_account_listed_again_is_revived_though_its_record_is_unchanged(server):
+    read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    VosAccount.objects.update(missing_since=read_at)
+
+    sync.accounts_apply(
+        server=server, answers=[customer_answer("1001", "7")], read_at=read_at + timedelta(hours=1)
+    )
+
+    assert VosAccount.objects.get(account="1001").missing_since is None
+
+
+def test_every_mirrored_field_is_one_the_sync_copies():
+    assert set(sync.customer_fields(customer_answer("1001").decode())) == MIRRORED_FIELDS
+
+
+def test_fetched_ahead_keeps_order_and_asks_one_at_a_time():
+    import threading
+    import time
+
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def fetch(item: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+        return item * 10
+
+    seen = []
+    for result in sync.fetched_ahead(fetch, range(5)):
+        seen.append(result)
+        time.sleep(0.02)  # the caller is slower: the next fetch is already done meanwhile
+
+    assert seen == [0, 10, 20, 30, 40]
+    assert most == 1
+
+
+def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due():
+    def fetch(item: int) -> int:
+        if item == 2:
+            raise VosUnavailable("GetCustomer", "no answer")
+        return item
+
+    seen = []
+    with pytest.raises(VosUnavailable):
+        for result in sync.fetched_ahead(fetch, range(5)):
+            seen.append(result)
+
+    assert seen == [0, 1]
