@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,12 +104,14 @@ def run(names: list[str], *, size: str, profile: bool, json_path: Path, keep_db:
     total = time.perf_counter() - started
     print()
     print(table(outcomes))
-    _save(json_path, outcomes, size=size, vendor=databases.vendor, seconds=total)
+    host = machine()
+    _save(json_path, outcomes, size=size, vendor=databases.vendor, seconds=total, host=host)
     crashed = [n for n, o in outcomes.items() if o["status"] == "crashed"]
     print(
         f"\nbench: {len(outcomes)} scenarios in {total:.1f} s; results in {_rel(json_path)}"
         + (f"; CRASHED: {', '.join(crashed)}" if crashed else "")
     )
+    print(f"bench: this machine's speed: {host['python_loop_ms']} ms for {SPEED_PROBE} (best of 5)")
     return 1 if crashed else 0
 
 
@@ -213,11 +216,17 @@ def table(outcomes: dict[str, dict], markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+# A fixed piece of pure Python, timed with every run: runs on machines (or days) of other
+# speeds compare by it. Every reference of the run moves with it.
+SPEED_PROBE = "sum(range(1_000_000))"
+
+
 def machine() -> dict:
     info = {
         "nproc": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
+        "python_loop_ms": round(min(timeit.repeat(SPEED_PROBE, number=1, repeat=5)) * 1000, 1),
     }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -257,12 +266,14 @@ def _worker_db_version() -> str:
         return f"PostgreSQL {version} (autovacuum {cursor.fetchone()[0]})"
 
 
-def _save(path: Path, outcomes: dict[str, dict], *, size: str, vendor: str, seconds: float) -> None:
+def _save(
+    path: Path, outcomes: dict[str, dict], *, size: str, vendor: str, seconds: float, host: dict
+) -> None:
     data = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "size": size,
         "database": _db_version(outcomes) or vendor,
-        "machine": machine(),
+        "machine": host,
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "seconds": round(seconds, 1),
         "scenarios": outcomes,
