@@ -6,6 +6,7 @@ Pages read these tables only; Celery jobs (telephony.tasks) keep them fresh.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import models
@@ -161,10 +162,13 @@ class VosAccount(models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def figures_as_of(self):
+    def figures_as_of(self) -> datetime | None:
         """When VOS last vouched for the figures: the read that wrote them, or the start of
-        the server's last complete balance sweep, which read every account not missing."""
-        confirmed = None if self.missing_since else self.server.balances_confirmed_at
+        the server's last complete balance sweep, which read every account that was mirrored
+        and not missing then."""
+        confirmed = self.server.balances_confirmed_at
+        if self.missing_since or confirmed is None or self.discovered_at > confirmed:
+            confirmed = None
         return max((t for t in (self.balance_as_of, confirmed) if t), default=None)
 
     @property

@@ -44,7 +44,6 @@ from .vos import (
 
 log = logging.getLogger(__name__)
 
-
 Job = SyncState.Job
 
 # GetCdr / GetReportCustomerFee: accounts per call (the manual sets no limit; this keeps
@@ -139,7 +138,8 @@ def accounts_apply(
     A record whose digest matches the one stored with its row is the record the row was
     copied from: it is neither decoded nor written (the sweep's start, kept on the server,
     says it was confirmed; ``VosAccount.figures_as_of``). Every other record is decoded and
-    written with its digest (one executemany), or inserted when the account is new. Each
+    written with its digest (one statement for the batch), or inserted when the account is
+    new. Each
     UPDATE keeps the `_fresh_enough` condition, so a reading older than the stored one
     never overwrites it. Call it after the VOS answer arrived: a push landing later carries
     a later time.
@@ -212,7 +212,7 @@ class _AccountSql:
     """
 
     def __init__(self, read_at: datetime) -> None:
-        # The connection itself, not the proxy: values() asks it for every field of every row.
+        # The connection itself, not the proxy: row() asks it for every field of every row.
         self.connection = transaction.get_connection()
         meta = VosAccount._meta
         quote = self.connection.ops.quote_name

@@ -390,3 +390,13 @@ def test_the_sweep_does_not_vouch_for_a_missing_account(discovered):
     gone = VosAccount.objects.select_related("server").get(account="1002")
 
     assert gone.figures_as_of == written_at
+
+
+def test_the_sweep_does_not_vouch_for_an_account_mirrored_after_it_began(discovered):
+    run(discovered, Job.BALANCES)
+    newcomer = VosAccountFactory(server=discovered, account="9999", balance_as_of=None)
+
+    newcomer = VosAccount.objects.select_related("server").get(pk=newcomer.pk)
+
+    assert newcomer.server.balances_confirmed_at is not None
+    assert newcomer.figures_as_of is None

@@ -209,3 +209,29 @@ def test_a_duplicate_phone_book_entry_is_rejected_with_the_servers_text(vos_clie
     with pytest.raises(VosRejected) as caught:
         vos_client.create_phone_book_entry(account="1001", entry=entry)
     assert caught.value.message
+
+
+def test_customer_batches_come_in_order_each_stamped_before_it_was_asked(vos_client, vos_emulator):
+    before = datetime.now(UTC)
+    batches = list(vos_client.get_customer_batches([["1001", "1002"], ["2001"], ["1003"]]))
+
+    assert [sorted(a.account for a in answers) for _, answers in batches] == [
+        ["1001", "1002"],
+        ["2001"],
+        ["1003"],
+    ]
+    times = [asked_at for asked_at, _ in batches]
+    assert before <= times[0] <= times[1] <= times[2] <= datetime.now(UTC)
+    assert vos_emulator.calls["GetCustomer"] == 3
+    assert batches[0][1][0].decode().money == vos_emulator.state.balance(batches[0][1][0].account)
+
+
+def test_customer_batches_split_a_batch_a_strict_server_refuses(vos_client, vos_emulator):
+    vos_emulator.faults.strict_unknown = True
+
+    batches = list(vos_client.get_customer_batches([["1001", "nobody", "1002"], ["2001"]]))
+
+    assert [sorted(a.account for a in answers) for _, answers in batches] == [
+        ["1001", "1002"],
+        ["2001"],
+    ]

@@ -253,3 +253,25 @@ def test_every_call_is_logged_with_interface_duration_and_retcode(client, caplog
     line = [r.getMessage() for r in caplog.records if "CreatePhone" in r.getMessage()][0]
     assert "retCode=0" in line and "ms" in line
     assert "s3cret-web" not in caplog.text
+
+
+@responses.activate
+def test_customer_batches_ask_again_after_a_garbled_answer(client):
+    garbled = []
+
+    def reply(request):
+        asked = json.loads(request.body)["accounts"]
+        if asked == ["a"] and not garbled:
+            garbled.append(asked)
+            return 200, {}, "<html>Apache Tomcat: error</html>"
+        records = [{"account": name, "money": 2.5} for name in asked]
+        return 200, {}, json.dumps({"retCode": 0, "infoCustomers": records})
+
+    responses.add_callback(responses.POST, f"{ROOT}/GetCustomer", callback=reply)
+
+    batches = list(client.get_customer_batches([["a"], ["b"]]))
+
+    asked = [json.loads(call.request.body)["accounts"] for call in responses.calls]
+    assert sorted(asked) == [["a"], ["a"], ["b"]]
+    assert [[c.account for c in answers] for _, answers in batches] == [["a"], ["b"]]
+    assert batches[0][1][0].decode().money == Decimal("2.5000")
