@@ -12,7 +12,7 @@ class VosServerAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "time_zone", "enabled"]
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "balances_confirmed_at"]
     actions = ["test_connection", "discover_now", "sync_balances_now"]
     fieldsets = [
         (None, {"fields": ["name", "url", "time_zone", "enabled"]}),
@@ -28,7 +28,7 @@ class VosServerAdmin(admin.ModelAdmin):
                 ),
             },
         ),
-        (None, {"fields": ["created_at", "updated_at"]}),
+        (None, {"fields": ["created_at", "updated_at", "balances_confirmed_at"]}),
     ]
 
     def _queue(self, request, queryset, job: str, label: str) -> None:

@@ -47,7 +47,9 @@ class VosServer(models.Model):
     # When the last complete balance sweep began: every account that was not missing then
     # has been read since, and written where its figures had changed (see
     # VosAccount.figures_as_of).
-    balances_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    balances_confirmed_at = models.DateTimeField(
+        _("balances confirmed at"), null=True, blank=True, editable=False
+    )
     push_allowed_ips = models.CharField(
         _("push allowed IPs"),
         max_length=500,

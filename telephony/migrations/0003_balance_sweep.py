@@ -29,7 +29,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="vosserver",
             name="balances_confirmed_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True),
+            field=models.DateTimeField(
+                blank=True, editable=False, null=True, verbose_name="balances confirmed at"
+            ),
         ),
         migrations.RunPython(fillfactor_set, fillfactor_reset, elidable=False),
     ]
