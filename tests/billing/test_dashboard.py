@@ -238,6 +238,7 @@ def test_a_recent_balance_sweep_vouches_for_figures_that_did_not_move(
     settings.DASHBOARD_REFRESH_AFTER_SECONDS = 30
     written_at = timezone.now() - timedelta(hours=2)
     emu_account.balance_as_of = written_at
+    emu_account.discovered_at = written_at - timedelta(days=1)
     emu_account.save()
     swept_at = timezone.now() - timedelta(seconds=5)
     VosServer.objects.filter(pk=emu_account.server_id).update(balances_confirmed_at=swept_at)
