@@ -139,10 +139,9 @@ def accounts_apply(
     copied from: it is neither decoded nor written (the sweep's start, kept on the server,
     says it was confirmed; ``VosAccount.figures_as_of``). Every other record is decoded and
     written with its digest (one statement for the batch), or inserted when the account is
-    new. Each
-    UPDATE keeps the `_fresh_enough` condition, so a reading older than the stored one
-    never overwrites it. Call it after the VOS answer arrived: a push landing later carries
-    a later time.
+    new. Each UPDATE keeps the `_fresh_enough` condition, so a reading older than the stored
+    one never overwrites it. Call it after the VOS answer arrived: a push landing later
+    carries a later time.
 
     ``stored`` is `accounts_stored` of the server, read before the request for the batch
     was sent (the sweep reads it once); without it, the batch's rows are read here.
@@ -151,9 +150,7 @@ def accounts_apply(
         return 0
     sql = _AccountSql(read_at)
     if stored is None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql.stored(len(answers)), [server.pk, *(a.account for a in answers)])
-            stored = {account: (pk, digest) for pk, account, digest in cursor.fetchall()}
+        stored = accounts_stored(server, accounts=[a.account for a in answers])
     changed: list[tuple] = []
     new: list[VosAccount] = []
     for answer in answers:
@@ -189,15 +186,21 @@ def accounts_apply(
     return written + len(new)
 
 
-def accounts_stored(server: VosServer) -> dict[str, tuple[int, str | None]]:
-    """Every mirrored account of ``server``: account -> (pk, digest; None when missing).
+def accounts_stored(
+    server: VosServer, *, accounts: Sequence[str] | None = None
+) -> dict[str, tuple[int, str | None]]:
+    """The mirrored accounts of ``server`` (all, or ``accounts``): account -> (pk, digest;
+    None when missing).
 
     A write after this read clears a digest that this still holds; the rows it concerns
     are rewritten by the next sweep, whose read comes after it.
     """
+    rows = VosAccount.objects.filter(server=server)
+    if accounts is not None:
+        rows = rows.filter(account__in=accounts)
     return {
         account: (pk, digest)
-        for pk, account, digest in VosAccount.objects.filter(server=server).values_list(
+        for pk, account, digest in rows.values_list(
             "pk", "account", Case(When(missing_since=None, then="wire_digest"))
         )
     }
@@ -220,16 +223,16 @@ class _AccountSql:
         self.stamp = meta.get_field("balance_as_of").get_db_prep_save(read_at, self.connection)
         col = {f.name: quote(f.column) for f in meta.concrete_fields}
         table, pk, as_of = quote(meta.db_table), quote(meta.pk.column), col["balance_as_of"]
-        fresh = f"({as_of} IS NULL OR {as_of} <= %s)"
-        self._stored = (
-            f"SELECT {pk}, {col['account']}, "
-            f"CASE WHEN {col['missing_since']} IS NULL THEN {col['wire_digest']} END "
-            f"FROM {table} WHERE {col['server']} = %s AND {col['account']} IN "
-        )
+
+        def fresh(prefix: str = "") -> str:
+            return f"({prefix}{as_of} IS NULL OR {prefix}{as_of} <= %s)"
+
         stamped = f"{col['wire_digest']} = %s, {as_of} = %s, {col['missing_since']} = NULL"
         # One UPDATE a row, sent by executemany.
         assignments = ", ".join(f"{col[f.name]} = %s" for f in self.fields)
-        self._write_row = f"UPDATE {table} SET {assignments}, {stamped} WHERE {pk} = %s AND {fresh}"
+        self._write_row = (
+            f"UPDATE {table} SET {assignments}, {stamped} WHERE {pk} = %s AND {fresh()}"
+        )
         # PostgreSQL: one UPDATE ... FROM (VALUES ...) a batch (a statement a row costs a
         # round of the protocol each, even pipelined).
         names = ", ".join(quote(f.column) for f in self.fields)
@@ -241,12 +244,8 @@ class _AccountSql:
             f"UPDATE {table} AS t SET {casts}, {col['wire_digest']} = v.digest, "
             f"{as_of} = %s, {col['missing_since']} = NULL "
             f"FROM (VALUES {{rows}}) AS v(pk, digest, {names}) "
-            f"WHERE t.{pk} = v.pk AND (t.{as_of} IS NULL OR t.{as_of} <= %s)"
+            f"WHERE t.{pk} = v.pk AND {fresh('t.')}"
         )
-
-    def stored(self, count: int) -> str:
-        """pk, account and digest (None for a row marked missing) of ``count`` accounts."""
-        return self._stored + "(" + ", ".join(["%s"] * count) + ")"
 
     def row(self, pk: int, digest: str, fields: dict) -> tuple:
         return (
