@@ -9,11 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
-from .models import Invitation, Profile, Role
+from .models import AuditLog, Invitation, Profile, Role
+from .services import onboarding
 
 User = get_user_model()
 
@@ -169,7 +170,7 @@ class InvitationAdmin(admin.ModelAdmin):
             return
         obj.invited_by = request.user
         obj.save()
-        services.invitation_mail(invitation=obj, request=request)
+        onboarding.invitation_mail(invitation=obj, base_url=request.build_absolute_uri("/"))
         self.message_user(request, _("The invitation was e-mailed to %s.") % obj.email)
 
     @admin.action(description=_("Resend the invitation e-mail (pending only)"))
@@ -178,10 +179,39 @@ class InvitationAdmin(admin.ModelAdmin):
         for invitation in queryset.filter(accepted_at__isnull=True).select_related(
             "vos_account", "invited_by"
         ):
-            services.invitation_mail(invitation=invitation, request=request)
+            onboarding.invitation_mail(
+                invitation=invitation, base_url=request.build_absolute_uri("/")
+            )
             sent += 1
         self.message_user(
             request,
             ngettext("%d invitation resent.", "%d invitations resent.", sent) % sent,
             messages.SUCCESS,
         )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record what happened: visible to staff, never edited by hand."""
+
+    show_full_result_count = False
+    list_per_page = 100
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("at", "user", "ip", "action", "server", "account", "outcome", "detail")
+    list_filter = ("outcome", "action", "server")
+    list_select_related = ("user", "server")
+    date_hierarchy = "at"
+    search_fields = ("=account", "=user__username", "=ip", "action")
+    raw_id_fields = ("user",)
+    readonly_fields = ("at", "user", "ip", "action", "server", "account", "outcome", "detail")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from telephony.models import VosServer
 
-from .services import username_taken
+from .services.onboarding import username_taken
 
 # The zones people pick most; a stored zone outside this list stays selectable.
 COMMON_TIME_ZONES = [

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from telephony.models import MONEY, VosAccount
+from telephony.models import MONEY, VosAccount, VosServer
 
 
 class Role(models.TextChoices):
@@ -106,3 +106,26 @@ class Invitation(models.Model):
     @property
     def accepted(self) -> bool:
         return self.accepted_at is not None
+
+
+class AuditLog(models.Model):
+    """Every money and account action: who, when, from where, what, and how it ended."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=64)
+    server = models.ForeignKey(VosServer, on_delete=models.SET_NULL, null=True, blank=True)
+    account = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=32)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "billing_auditlog"  # created by billing before the model moved here
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["server", "account", "at"], name="audit_account")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.account} {self.outcome}"

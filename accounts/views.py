@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -19,18 +18,30 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import services
+from telephony.net import client_ip
+
 from .forms import ActivationForm, InvitationAcceptForm, LoginForm, ProfileForm
 from .models import Profile, Role
 from .scoping import profile_of
+from .services import onboarding
 
 # Onboarding logs the new user in without a password round-trip through the axes backend.
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _client_ip(request: HttpRequest) -> str:
-    # The address axes identifies the client by (it honours the trusted-proxy setting).
-    return get_client_ip_address(request) or "unknown"
+def language_cookie_set(response, language: str) -> None:
+    """Make `language` the one LocaleMiddleware picks on the next requests."""
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
 
 
 def _login_and_greet(request: HttpRequest, user) -> HttpResponse:
@@ -38,7 +49,7 @@ def _login_and_greet(request: HttpRequest, user) -> HttpResponse:
     response = redirect("home")
     profile = profile_of(user)
     if profile is not None and profile.language:
-        services.language_cookie_set(response, profile.language)
+        language_cookie_set(response, profile.language)
     return response
 
 
@@ -51,7 +62,7 @@ class LoginView(auth_views.LoginView):
         # The language chosen on the profile wins from the moment of login.
         profile = profile_of(form.get_user())
         if profile is not None and profile.language:
-            services.language_cookie_set(response, profile.language)
+            language_cookie_set(response, profile.language)
             translation.activate(profile.language)
         return response
 
@@ -80,26 +91,26 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @never_cache
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        invitation = services.invitation_from_token(token)
-    except services.InvitationInvalid as exc:
+        invitation = onboarding.invitation_from_token(token)
+    except onboarding.InvitationInvalid as exc:
         return render(
             request, "accounts/invitation_invalid.html", {"error": exc.message}, status=400
         )
     form = InvitationAcceptForm(request.POST or None, invitation=invitation)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.invitation_accept(
+            user = onboarding.invitation_accept(
                 invitation=invitation,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"],
                 # The language the page was read in becomes the profile's.
                 language=translation.get_language(),
             )
-        except services.InvitationInvalid as exc:
+        except onboarding.InvitationInvalid as exc:
             return render(
                 request, "accounts/invitation_invalid.html", {"error": exc.message}, status=400
             )
-        except services.OnboardingError as exc:
+        except onboarding.OnboardingError as exc:
             form.add_error(exc.field, exc.message)
         else:
             messages.success(request, _("Welcome! Your login is ready."))
@@ -121,22 +132,22 @@ def activate(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            proven = services.activation_check(
+            proven = onboarding.activation_check(
                 phone=data["phone"],
                 password=data["web_password"],
-                ip=_client_ip(request),
+                ip=client_ip(request) or "unknown",
                 server=data.get("server"),
             )
-            user = services.activation_complete(
+            user = onboarding.activation_complete(
                 proven=proven,
                 username=data["username"] or proven.account,
                 password=data["password1"],
                 email=data["email"],
                 language=translation.get_language(),
             )
-        except services.ActivationUnavailable as exc:
+        except onboarding.ActivationUnavailable as exc:
             notice = exc.message
-        except services.OnboardingError as exc:
+        except onboarding.OnboardingError as exc:
             if exc.field == "username" and not data["username"]:
                 exc.message = _("Your account number is taken as a username: choose another.")
             form.add_error(exc.field, exc.message)
@@ -168,12 +179,12 @@ def profile(request: HttpRequest) -> HttpResponse:
         current_time_zone=own.time_zone,
     )
     if request.method == "POST" and form.is_valid():
-        own = services.profile_update(user=user, **form.cleaned_data)
+        own = onboarding.profile_update(user=user, **form.cleaned_data)
         if own.language:
             translation.activate(own.language)
         messages.success(request, _("Your profile was saved."))
         response = redirect("profile")
-        services.language_cookie_set(response, own.language)
+        language_cookie_set(response, own.language)
         return response
     return render(
         request,

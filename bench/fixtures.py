@@ -57,7 +57,7 @@ def mirror_create(server, customers: int, agents: int = SCALE_AGENTS) -> None:
 def user_create(*, username: str, role: str, vos_account):
     from django.contrib.auth import get_user_model
 
-    from accounts.services import portal_user_create
+    from accounts.services.onboarding import portal_user_create
 
     existing = get_user_model().objects.filter(username=username).first()
     if existing is not None:

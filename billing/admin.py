@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from axes.helpers import get_client_ip_address
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -18,28 +17,14 @@ from django.utils.dateparse import parse_date
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.models import Profile, Role
+from accounts.services import audit
+from billing.services import ledger, mirror, report, transfers
 from telephony.models import VosServer
 from telephony.vos import VosError
 
-from . import services
-from .models import AuditLog, Consumption, FeeReport, LedgerEntry, PayRecord
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that record what happened: visible to staff, never edited by hand."""
-
-    show_full_result_count = False
-    list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+from .models import Consumption, FeeReport, LedgerEntry, PayRecord
 
 
 class ResellerFilter(admin.SimpleListFilter):
@@ -99,7 +84,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("memo sent to VOS"))
     def vos_memo(self, obj: LedgerEntry) -> str:
-        return services.ledger_vos_memo(entry=obj)
+        return ledger.ledger_vos_memo(entry=obj)
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_staff and super().has_view_permission(request, obj)
@@ -107,14 +92,14 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Reconcile now (look them up in VOS pay history)"))
     def reconcile_now(self, request: HttpRequest, queryset: QuerySet[LedgerEntry]) -> None:
         open_rows = list(
-            queryset.filter(state__in=services.OPEN_STATES).select_related("server")[:500]
+            queryset.filter(state__in=ledger.OPEN_STATES).select_related("server")[:500]
         )
         for entry in open_rows:
-            services.transfer_advance(entry=entry)
+            transfers.transfer_advance(entry=entry)
         after = LedgerEntry.objects.filter(pk__in=[e.pk for e in open_rows])
         counts = {state: after.filter(state=state).count() for state in LedgerEntry.State.values}
-        services.audit_log(
-            actor=services.Actor(user=request.user, ip=get_client_ip_address(request)),
+        audit.audit_log(
+            actor=audit.actor_for(request),
             action="ledger.reconcile_now",
             outcome="ok",
             rows=len(open_rows),
@@ -169,7 +154,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         mismatches_only = source.get("mismatches") == "1"
         if request.method == "POST" and "fetch" in request.POST:
             self._fetch(request, first=first, last=last, server=server, account=account)
-        rows = services.reconciliation_report(
+        rows = report.reconciliation_report(
             first=first,
             last=last,
             server=server,
@@ -208,7 +193,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         added = 0
         try:
             for srv in VosServer.objects.filter(pk__in=list(by_server)):
-                added += services.pay_history_fetch(
+                added += mirror.pay_history_fetch(
                     server=srv, accounts=by_server[srv.pk], begin=begin, end=end
                 )
         except VosError as exc:
@@ -221,17 +206,6 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         self.message_user(
             request, _("%(n)s pay-history records added.") % {"n": added}, messages.SUCCESS
         )
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "ip", "action", "server", "account", "outcome", "detail")
-    list_filter = ("outcome", "action", "server")
-    list_select_related = ("user", "server")
-    date_hierarchy = "at"
-    search_fields = ("=account", "=user__username", "=ip", "action")
-    raw_id_fields = ("user",)
-    readonly_fields = ("at", "user", "ip", "action", "server", "account", "outcome", "detail")
 
 
 @admin.register(PayRecord)

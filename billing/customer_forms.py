@@ -7,10 +7,78 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from telephony.forms import DateInput
+from telephony.selectors import ANSWERED, CONTAINS, PREFIX, UNANSWERED
 
 MAX_STATEMENT_DAYS = 366
+MAX_CALL_RANGE_DAYS = 92
+SEARCH_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class CallFilterForm(forms.Form):
+    """The calls page's filter; a blank date range means today (in the user's time zone)."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    q = forms.CharField(
+        label=_("Number"),
+        required=False,
+        max_length=33,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        help_text=_("Caller or callee"),
+    )
+    match = forms.ChoiceField(
+        label=_("Match"),
+        required=False,
+        choices=[(PREFIX, _("Starts with")), (CONTAINS, _("Contains"))],
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("All calls")), (ANSWERED, _("Answered")), (UNANSWERED, _("Unanswered"))],
+    )
+
+    def clean_q(self) -> str:
+        value = re.sub(r"[\s\-()]", "", self.cleaned_data.get("q") or "")
+        if value and not SEARCH_NUMBER.match(value):
+            raise forms.ValidationError(_("Enter digits only (with an optional leading +)."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        start: date | None = data.get("start")
+        end: date | None = data.get("end")
+        if "start" in self.errors or "end" in self.errors:
+            return data
+        if start is None and end is None:
+            start = end = today
+        elif start is None:
+            start = end
+        elif end is None:
+            end = max(start, today)
+        if end < start:
+            self.add_error("end", _("The end date is before the start date."))
+        elif (end - start).days + 1 > MAX_CALL_RANGE_DAYS:
+            self.add_error(
+                "end",
+                _("Choose at most %(days)d days.") % {"days": MAX_CALL_RANGE_DAYS},
+            )
+        data["start"], data["end"] = start, end
+        data["match"] = data.get("match") or PREFIX
+        return data
+
+    def filters(self) -> dict:
+        """Keyword arguments for telephony.selectors.calls_for (dates still to be bounded)."""
+        data = self.cleaned_data
+        return {"search": data["q"], "match": data["match"], "outcome": data["outcome"]}
 
 
 def month_bounds(day: date) -> tuple[date, date]:

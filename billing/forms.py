@@ -7,24 +7,26 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import reseller_agent, reseller_customers
 from telephony.models import VosAccount
 
-from .services import USER_MEMO_MAX, LedgerError, topup_caps_check
+from .services.ledger import USER_MEMO_MAX
 
-AMOUNT = {"max_digits": 14, "decimal_places": 4}
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AmountField(forms.DecimalField):
-    """A money amount: at most 4 decimals, no exponent, NaN or infinity."""
+    """A money amount: no more decimals than the portal shows (PORTAL_AMOUNT_DECIMALS), so
+    what a person sees is what the switch gets; no exponent, NaN or infinity."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
-        super().__init__(**AMOUNT, **kwargs)
+        places = settings.PORTAL_AMOUNT_DECIMALS
+        super().__init__(max_digits=10 + places, decimal_places=places, **kwargs)
         self.error_messages["invalid"] = _("Enter an amount such as 25 or 12.50.")
 
     def to_python(self, value):
@@ -82,21 +84,6 @@ class TopupForm(ResellerFormMixin, forms.Form):
             return str(uuid.UUID(self.cleaned_data["key"]))
         except ValueError:
             raise forms.ValidationError(_("This form has expired. Please start again.")) from None
-
-    def clean(self):
-        data = super().clean()
-        amount = data.get("amount")
-        if amount is not None and "amount" not in self.errors and self.customer is not None:
-            try:
-                topup_caps_check(
-                    profile=self.user.profile,
-                    agent=reseller_agent(self.user),
-                    amount=amount,
-                    deduct=data.get("direction") == self.DEDUCT,
-                )
-            except LedgerError as exc:
-                self.add_error(exc.field, exc.message)
-        return data
 
     @property
     def deduct(self) -> bool:

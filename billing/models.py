@@ -90,28 +90,6 @@ class LedgerEntry(models.Model):
         return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT)
 
 
-class AuditLog(models.Model):
-    """Every money and account action: who, when, from where, what, and how it ended."""
-
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    action = models.CharField(max_length=64)
-    server = models.ForeignKey(VosServer, on_delete=models.SET_NULL, null=True, blank=True)
-    account = models.CharField(max_length=64, blank=True)
-    outcome = models.CharField(max_length=32)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["server", "account", "at"], name="audit_account")]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.account} {self.outcome}"
-
-
 class PayRecord(models.Model):
     """Mirror of VOS pay history (GetPayHistory)."""
 

@@ -1,12 +1,11 @@
 """The reseller area: customers, top-ups and deductions, account actions.
 
 Every account is found through accounts.scoping (anything else is a 404); money moves only
-through billing.services.
+through the services of billing and accounts.
 """
 
 from __future__ import annotations
 
-from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,20 +15,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.scoping import reseller_agent, reseller_customer, reseller_required
+from accounts.services import audit
+from accounts.services import customers as customer_actions
+from billing.services import ledger, transfers
+from billing.services import topups as topup_service
 from telephony.models import Cdr
-from telephony.sync import account_refresh
+from telephony.services.mirror import account_refresh
 from telephony.vos import VosError, VosRejected
 
-from . import services
 from .forms import CustomerCreateForm, LimitForm, TopupForm
 from .models import LedgerEntry, PayRecord
 from .reseller_selectors import FILTERS, SORTS, reseller_customer_rows, reseller_ledger
 
 PAGE_SIZE = 50
-
-
-def _actor(request: HttpRequest) -> services.Actor:
-    return services.Actor(user=request.user, ip=get_client_ip_address(request))
 
 
 def _page(request: HttpRequest, rows):
@@ -102,7 +100,7 @@ def topup(request: HttpRequest) -> HttpResponse:
             initial={
                 "account": request.GET.get("account", "")[:64],
                 "direction": "deduct" if request.GET.get("deduct") else "topup",
-                "key": services.new_idempotency_key(),
+                "key": ledger.new_idempotency_key(),
             },
         )
         return _topup_form(request, form)
@@ -110,23 +108,34 @@ def topup(request: HttpRequest) -> HttpResponse:
     # A resubmit of a form that was already confirmed: show what happened, send nothing.
     key = request.POST.get("key", "")
     try:
-        done = services.ledger_entry_for_key(idempotency_key=key, user=request.user)
-    except services.LedgerError:
+        done = ledger.ledger_entry_for_key(idempotency_key=key, user=request.user)
+    except ledger.LedgerError:
         raise Http404 from None
     if done is not None:
         messages.info(request, _("This form was already submitted; here is its receipt."))
         return redirect("reseller:receipt", pk=done.pk)
     if "edit" in request.POST or not form.is_valid():
         return _topup_form(request, form)
+    agent = reseller_agent(request.user)
+    try:
+        topup_service.topup_caps_check(
+            profile=request.user.profile,
+            agent=agent,
+            amount=form.cleaned_data["amount"],
+            deduct=form.deduct,
+        )
+    except ledger.LedgerError as exc:
+        form.add_error(exc.field, exc.message)
+        return _topup_form(request, form)
     if "confirm" not in request.POST:
         return render(
             request, "reseller/topup_confirm.html", {"form": form, "customer": form.customer}
         )
     try:
-        entry = services.topup_submit(
-            user=request.user,
-            ip=get_client_ip_address(request),
-            request=services.TopupRequest(
+        entry = topup_service.topup_submit(
+            actor=audit.actor_for(request),
+            agent=agent,
+            movement=topup_service.TopupRequest(
                 customer=form.customer,
                 amount=form.cleaned_data["amount"],
                 deduct=form.deduct,
@@ -134,7 +143,7 @@ def topup(request: HttpRequest) -> HttpResponse:
                 idempotency_key=form.cleaned_data["key"],
             ),
         )
-    except services.LedgerError as exc:
+    except ledger.LedgerError as exc:
         form.add_error(exc.field, exc.message)
         return _topup_form(request, form)
     return redirect("reseller:receipt", pk=entry.pk)
@@ -162,9 +171,9 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _own_entry(request, pk)
     if request.method == "POST":
         # "Check again" on a movement still being confirmed: look in VOS pay history now.
-        services.transfer_advance(entry=entry)
+        transfers.transfer_advance(entry=entry)
         return redirect("reseller:receipt", pk=entry.pk)
-    first, second, compensations = services.transfer_rows(entry)
+    first, second, compensations = transfers.transfer_rows(entry)
     legs = [row for row in (first, second, *compensations) if row is not None and row != entry]
     customer = reseller_customer_rows(user=request.user).filter(account=entry.account).first()
     return render(
@@ -193,7 +202,7 @@ def topups(request: HttpRequest) -> HttpResponse:
             "states": LedgerEntry.State.choices,
             "search": search,
             "query": _query_without_page(request),
-            "day_total": services.reseller_day_total(agent=agent),
+            "day_total": topup_service.reseller_day_total(agent=agent),
             "profile": request.user.profile,
         },
     )
@@ -208,7 +217,9 @@ def customer_lock(request: HttpRequest, account: str) -> HttpResponse:
     if request.method == "POST":
         lock = request.POST.get("lock") == "1"
         try:
-            services.customer_lock_set(actor=_actor(request), customer=customer, locked=lock)
+            customer_actions.customer_lock_set(
+                actor=audit.actor_for(request), customer=customer, locked=lock
+            )
         except VosRejected as exc:
             error = exc.message
         except VosError:
@@ -245,8 +256,8 @@ def customer_limit(request: HttpRequest, account: str) -> HttpResponse:
             {"customer": customer, "form": form, "confirming": True},
         )
     try:
-        services.customer_limit_set(
-            actor=_actor(request),
+        customer_actions.customer_limit_set(
+            actor=audit.actor_for(request),
             customer=customer,
             limit_money=form.cleaned_data["limit_money"],
         )
@@ -270,8 +281,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            created = services.customer_create(
-                actor=_actor(request),
+            created = customer_actions.customer_create(
+                actor=audit.actor_for(request),
                 agent=agent,
                 account=data["account"],
                 name=data["name"],
@@ -279,7 +290,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 e164=data["e164"],
                 web_password=data["web_password"],
                 email=data["email"],
-                request=request,
+                base_url=request.build_absolute_uri("/"),
             )
         except VosRejected as exc:
             form.add_error("account", exc.message)

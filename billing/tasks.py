@@ -7,7 +7,11 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 
-from . import services
+from telephony.models import SyncState
+from telephony.tasks import fan_out
+
+from .models import LedgerEntry
+from .services import notify, transfers
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +29,50 @@ def reconcile_unknown() -> str:
     if not cache.add(LOCK_KEY, "1", LOCK_SECONDS):
         return "already running"
     try:
-        summary = services.ledger_sweep()
+        summary = transfers.ledger_sweep()
     finally:
         cache.delete(LOCK_KEY)
     if summary.errors:
         log.warning("reconciliation: %s; errors: %s", summary, "; ".join(summary.errors[:5]))
     return str(summary)
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=20)
+def movement_confirm(entry_id: int) -> str:
+    """Finish one movement whose Pay answer the request stopped waiting for.
+
+    Reconciles against the pay history (never sends a Pay twice); retried with a growing
+    delay while the row is still unknown, then left to the periodic sweep.
+    """
+    entry = LedgerEntry.objects.select_related("server").filter(pk=entry_id).first()
+    if entry is None:
+        return "gone"
+    transfers.transfer_advance(entry=entry)
+    entry.refresh_from_db()
+    if entry.state in (LedgerEntry.State.PENDING, LedgerEntry.State.UNKNOWN):
+        retries = movement_confirm.request.retries or 0
+        if retries < (movement_confirm.max_retries or 0):
+            raise movement_confirm.retry(countdown=min(5 * 2**retries, 300))
+    return entry.state
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def receipt_email(entry_id: int) -> int:
+    entry = LedgerEntry.objects.select_related("server").filter(pk=entry_id).first()
+    return notify.receipt_email_send(entry=entry) if entry else 0
+
+
+@shared_task(acks_late=True)
+def pay_history_all() -> int:
+    return fan_out(SyncState.Job.PAYMENTS)
+
+
+@shared_task(acks_late=True)
+def fee_reports_all() -> int:
+    return fan_out(SyncState.Job.REPORTS)
+
+
+@shared_task(acks_late=True)
+def low_balance_alerts() -> int:
+    """E-mails at most once per crossing, whoever runs it and however often."""
+    return notify.low_balance_alerts_send()

@@ -12,12 +12,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.scoping import customer_required, own_account, profile_of
-from telephony.forms import MAX_CALL_RANGE_DAYS
 from telephony.models import SyncState, VosAccount
-from telephony.selectors import day_bounds
-from telephony.sync import Refresh, account_refresh, last_synced, sync_states
+from telephony.selectors import day_bounds, last_synced, sync_states
+from telephony.services.mirror import Refresh, account_refresh
 
-from .customer_forms import StatementForm
+from .customer_forms import MAX_CALL_RANGE_DAYS, StatementForm
 from .selectors import (
     SPEND_CACHE_SECONDS,
     burn_rate,

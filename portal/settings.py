@@ -252,11 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=SYNC_CDRS_INTERVAL),
     },
     "payments": {
-        "task": "telephony.tasks.pay_history_all",
+        "task": "billing.tasks.pay_history_all",
         "schedule": timedelta(seconds=SYNC_PAYMENTS_INTERVAL),
     },
     "reports": {
-        "task": "telephony.tasks.fee_reports_all",
+        "task": "billing.tasks.fee_reports_all",
         "schedule": crontab(hour=SYNC_REPORTS_HOUR, minute=17),
     },
     "reconcile": {
@@ -264,7 +264,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=SYNC_RECONCILE_INTERVAL),
     },
     "alerts": {
-        "task": "telephony.tasks.low_balance_alerts",
+        "task": "billing.tasks.low_balance_alerts",
         "schedule": timedelta(seconds=SYNC_ALERTS_INTERVAL),
     },
     "retention": {
@@ -285,6 +285,9 @@ if VOS_TIMEOUT <= 0 or VOS_CONNECT_TIMEOUT <= 0:
 VOS_TIME_ZONE = _read("VOS_TIME_ZONE", str, default="UTC")
 # Page reads never wait on VOS longer than this; past it the last known figure is shown.
 VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
+# How long a top-up or deduction request waits for the switch before the receipt says the
+# payment is being confirmed (the worker finishes it; docs/MONEY.md).
+TOPUP_WAIT_SECONDS = _read("TOPUP_WAIT_SECONDS", float, default=5.0)
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)
@@ -327,7 +330,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 # Proxies in front of the portal whose X-Forwarded-For is believed (0: none, ignore it).
 TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", int, default=0)
-AXES_CLIENT_IP_CALLABLE = "portal.views.client_ip"
+AXES_CLIENT_IP_CALLABLE = "telephony.net.client_ip"
 
 _secure_default = not (DEBUG or TESTING)
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", _secure_default)

@@ -74,7 +74,8 @@ class VosServer(models.Model):
         return client_for(self)
 
 
-# The VosAccount fields copied from a GetCustomer record (telephony.sync.customer_fields).
+# The VosAccount fields copied from a GetCustomer record
+# (telephony.services.mirror.customer_fields).
 MIRRORED_FIELDS = frozenset(
     {
         "name",

@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from axes.helpers import get_client_ip_address
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .models import VosAccount, VosServer
-from .sync import balance_push_apply, phone_online_apply
+from .net import client_ip
+from .services.mirror import balance_apply, phone_online_apply
 from .vos import VosMalformed, from_millis, to_money, to_str
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,6 @@ def _server_for(secret: str) -> VosServer | None:
         if server.push_secret and hmac.compare_digest(server.push_secret, secret):
             return server
     return None
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The sender's address, as the login throttle sees it: X-Forwarded-For is believed only
-    behind TRUSTED_PROXY_COUNT proxies (django-axes' ipware settings)."""
-    return get_client_ip_address(request) or ""
 
 
 def allowed_networks(server: VosServer) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -97,7 +91,7 @@ def _money_change(server: VosServer, body: dict[str, Any], received_at: datetime
         money = to_money(body["money"], interface="CustomerMoneyChange")
     except VosMalformed as exc:
         raise BadPush(exc.message) from exc
-    if not balance_push_apply(server=server, account=account, money=money, received_at=received_at):
+    if not balance_apply(server=server, account=account, money=money, read_at=received_at):
         if not VosAccount.objects.filter(server=server, account=account).exists():
             log.info("push: CustomerMoneyChange for unknown account %s on %s", account, server.name)
             return NOT_FOUND

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Cdr, VosAccount
+from .models import Cdr, SyncState, VosAccount, VosServer
 
 ANSWERED = "answered"
 UNANSWERED = "unanswered"
@@ -181,3 +182,43 @@ CSV_COLUMNS = (
 def calls_rows(calls: QuerySet[Cdr], *, chunk_size: int = 2000) -> Iterator[tuple]:
     """Plain tuples (CSV_COLUMNS) newest first, streamed from the database in chunks."""
     return calls.order_by("-start", "-id").values_list(*CSV_COLUMNS).iterator(chunk_size=chunk_size)
+
+
+# --- Server days and the mirror's state ---------------------------------------------------
+
+
+def server_tz(server: VosServer) -> ZoneInfo:
+    return ZoneInfo(server.time_zone)
+
+
+def server_today(server: VosServer, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(server_tz(server)).date()
+
+
+def day_start(server: VosServer, day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=server_tz(server))
+
+
+def known_accounts(server: VosServer) -> list[str]:
+    """The accounts VOS still lists for ``server``, sorted."""
+    return list(
+        VosAccount.objects.filter(server=server, missing_since__isnull=True)
+        .order_by("account")
+        .values_list("account", flat=True)
+    )
+
+
+def last_synced(server: VosServer | int, job: str) -> datetime | None:
+    """When ``job`` last succeeded for ``server`` (a VosServer or its id); None if never."""
+    server_id = server if isinstance(server, int) else server.pk
+    return (
+        SyncState.objects.filter(server_id=server_id, job=job)
+        .values_list("last_success_at", flat=True)
+        .first()
+    )
+
+
+def sync_states(server: VosServer | int) -> dict[str, SyncState]:
+    """Every job's SyncState of a server, by job name (jobs never run are absent)."""
+    server_id = server if isinstance(server, int) else server.pk
+    return {s.job: s for s in SyncState.objects.filter(server_id=server_id)}

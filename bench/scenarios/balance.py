@@ -49,30 +49,30 @@ def _own_work_ms(server, names: list[str], batch: int) -> float:
     decoded, compared and written as the sweep does, with nothing to overlap."""
     from django.utils import timezone
 
-    from telephony import sync
+    from telephony.services import jobs, mirror
     from telephony.vos import chunked
 
-    client = sync.run_client(server)
+    client = jobs.run_client(server)
     sent = [client._send("GetCustomer", {"accounts": part}) for part in chunked(names, batch)]
-    stored = sync.accounts_stored(server)
+    stored = mirror.accounts_stored(server)
     started = time.perf_counter()
     for answer in sent:
         answers = client._customer_answers(client._read(answer))
-        sync.accounts_apply(server=server, answers=answers, read_at=timezone.now(), stored=stored)
+        mirror.accounts_apply(server=server, answers=answers, read_at=timezone.now(), stored=stored)
     return (time.perf_counter() - started) / len(sent) * 1000
 
 
 def run(*, accounts: int, repeats: int, moved_every: int) -> Report:
     from django.conf import settings
 
-    from telephony import sync
     from telephony.models import SyncState, VosAccount
+    from telephony.services import jobs
 
     report = Report()
     with EmulatorProcess(kind="scale", accounts=accounts) as emu:
         server = server_create(emu.url)
         # The mirror as discovery leaves it (the real job; not measured).
-        sync.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
+        jobs.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
         # Planner statistics of the filled mirror, as autovacuum leaves them in production.
         autovacuum = table_analyze(VosAccount)
         names = list(
@@ -90,7 +90,7 @@ def run(*, accounts: int, repeats: int, moved_every: int) -> Report:
             before = emu.calls().get("GetCustomer", 0)
             started = time.perf_counter()
             with profiled():
-                outcome = sync.server_job_run(server=server, job=SyncState.Job.BALANCES)
+                outcome = jobs.server_job_run(server=server, job=SyncState.Job.BALANCES)
             seconds = time.perf_counter() - started
             calls = emu.calls().get("GetCustomer", 0) - before
             rows = outcome.rows

@@ -26,7 +26,7 @@ def _reference(url: str, accounts: list[str], windows) -> tuple[float, int, int]
     """Seconds, rows and calls of the same GetCdr requests through a plain requests loop."""
     import requests
 
-    from telephony.sync import CDR_ACCOUNTS_PER_CALL
+    from telephony.services.cdrs import CDR_ACCOUNTS_PER_CALL
     from telephony.vos import REQUEST_HEADERS, chunked, encode_body, format_day
 
     session = requests.Session()
@@ -54,8 +54,9 @@ def _reference(url: str, accounts: list[str], windows) -> tuple[float, int, int]
 
 
 def run(*, accounts: int, cdrs: int, days: int) -> Report:
-    from telephony import sync
+    from telephony import selectors
     from telephony.models import Cdr, SyncState, VosAccount
+    from telephony.services import cdrs, jobs
     from telephony.vos import day_windows
 
     report = Report()
@@ -64,21 +65,21 @@ def run(*, accounts: int, cdrs: int, days: int) -> Report:
         kind="scale", accounts=accounts, cdrs_per_account_per_day=per_day, history_days=days
     ) as emu:
         server = server_create(emu.url)
-        sync.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
+        jobs.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
         names = list(
             VosAccount.objects.filter(server=server)
             .order_by("account")
             .values_list("account", flat=True)
         )
-        last = sync.server_today(server) - timedelta(days=1)
+        last = selectors.server_today(server) - timedelta(days=1)
         first = last - timedelta(days=days - 1)
-        windows = list(day_windows(first, last, sync.CDR_WINDOW_DAYS))
+        windows = list(day_windows(first, last, cdrs.CDR_WINDOW_DAYS))
 
         calls_before = emu.calls().get("GetCdr", 0)
         with rss_watch() as rss:
             started = time.perf_counter()
             with profiled():
-                added = sync.cdr_backfill(server=server, first=first, last=last)
+                added = cdrs.cdr_backfill(server=server, first=first, last=last)
             seconds = time.perf_counter() - started
         calls = emu.calls().get("GetCdr", 0) - calls_before
 
@@ -86,7 +87,7 @@ def run(*, accounts: int, cdrs: int, days: int) -> Report:
         # (test servers often run without it; see the details' "autovacuum").
         autovacuum = table_analyze(Cdr)
         started = time.perf_counter()
-        again = sync.cdr_backfill(server=server, first=first, last=last)
+        again = cdrs.cdr_backfill(server=server, first=first, last=last)
         again_seconds = time.perf_counter() - started
         stored = Cdr.objects.filter(server=server).count()
         # Last, so its decoded answers never count in the subject's memory.

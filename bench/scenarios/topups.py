@@ -14,6 +14,8 @@ import time
 from collections import Counter
 from decimal import Decimal
 
+from accounts.scoping import reseller_agent
+from accounts.services.audit import Actor
 from bench.emulator import EmulatorProcess
 from bench.fixtures import agent_name, server_create, user_create
 from bench.measure import Report, Target, profiled
@@ -61,12 +63,12 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
     from accounts.models import Profile, Role
     from billing import services
     from billing.models import LedgerEntry
-    from telephony import sync
     from telephony.models import SyncState, VosAccount
+    from telephony.services import jobs
 
     with EmulatorProcess(kind="scale", accounts=customers) as emu:
         server = server_create(emu.url)
-        sync.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
+        jobs.server_job_run(server=server, job=SyncState.Job.DISCOVERY)
         agent = VosAccount.objects.get(server=server, account=agent_name(1))
         reseller = user_create(username="bench-reseller", role=Role.RESELLER, vos_account=agent)
         Profile.objects.filter(user=reseller).update(
@@ -95,9 +97,9 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
         with profiled():
             for i in range(topups):
                 services.topup_submit(
-                    user=reseller,
-                    ip="127.0.0.1",
-                    request=services.TopupRequest(
+                    actor=Actor(user=reseller, ip="127.0.0.1"),
+                    agent=reseller_agent(reseller),
+                    movement=services.TopupRequest(
                         customer=mine[i % len(mine)],
                         amount=AMOUNT,
                         deduct=False,
@@ -133,7 +135,7 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
         missing = len(applied_tags - set(memos))
         duplicates = sum(1 for count in memos.values() if count > 1)
         not_in_ledger = len(set(memos) - applied_tags)
-        sync.server_job_run(server=server, job=SyncState.Job.PAYMENTS)
+        jobs.server_job_run(server=server, job=SyncState.Job.PAYMENTS)
         today = timezone.localdate()
         report_problems = sum(
             len(row.problems)

@@ -1,71 +1,12 @@
-"""Money display: ``{{ amount|money }}`` -> "USD 1,234.50", ``{{ amount|amount }}`` -> "1,234.50".
-
-Amounts are rounded half-up to settings.PORTAL_AMOUNT_DECIMALS; thousands are grouped the way
-the active language does it; a negative amount keeps its sign in front.
-"""
+"""Money filters (``{{ amount|money }}`` -> "USD 1,234.50"); the formatter: telephony.money."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
 from django import template
-from django.conf import settings
-from django.utils import numberformat
-from django.utils.formats import get_format
+
+from telephony.money import EMPTY, format_amount, format_money
 
 register = template.Library()
-
-EMPTY = "—"
-
-
-def _decimal(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def format_amount(value, *, decimals: int | None = None) -> str:
-    """The number alone, grouped and rounded for display ("-1,234.50")."""
-    number = _decimal(value)
-    if number is None:
-        return EMPTY
-    places = settings.PORTAL_AMOUNT_DECIMALS if decimals is None else decimals
-    quantum = Decimal(1).scaleb(-places)
-    number = number.quantize(quantum, rounding=ROUND_HALF_UP)
-    if number == 0:
-        number = abs(number)  # never show "-0.00"
-    separator = get_format("THOUSAND_SEPARATOR")
-    grouping = get_format("NUMBER_GROUPING")
-    if not separator or not grouping:
-        # Some locales (Simplified Chinese in Django's data) define no grouping; amounts of
-        # money are still easier to read in groups of three.
-        separator, grouping = ",", 3
-    return numberformat.format(
-        number,
-        get_format("DECIMAL_SEPARATOR"),
-        decimal_pos=places,
-        grouping=grouping,
-        thousand_sep=separator,
-        force_grouping=True,
-        use_l10n=True,
-    )
-
-
-def format_money(value, *, currency: str | None = None) -> str:
-    """The amount with the operator's currency: "USD 1,234.50", "-USD 3.00", "$1.00"."""
-    text = format_amount(value)
-    if text == EMPTY:
-        return text
-    currency = settings.PORTAL_CURRENCY if currency is None else currency
-    if not currency:
-        return text
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    # A symbol ("$", "¥") sits against the digits; a code ("USD") is spaced.
-    joiner = " " if currency[-1].isalpha() else ""
-    return f"{sign}{currency}{joiner}{digits}"
 
 
 @register.filter(name="money")

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import services
 from accounts.models import Invitation, Role
+from accounts.services import onboarding
 from tests.accounts.factories import CustomerFactory, ResellerFactory, StaffFactory
 from tests.telephony.factories import VosAccountFactory
 
@@ -75,8 +75,10 @@ def test_invitation_admin_refuses_a_customer_without_an_account(admin_client):
 
 def test_resend_action_mails_pending_invitations_only(admin_client):
     account = VosAccountFactory()
-    pending = services.invitation_send(email="p@example.com", vos_account=account, invited_by=None)
-    done = services.invitation_send(email="d@example.com", vos_account=account, invited_by=None)
+    pending = onboarding.invitation_send(
+        email="p@example.com", vos_account=account, invited_by=None
+    )
+    done = onboarding.invitation_send(email="d@example.com", vos_account=account, invited_by=None)
     Invitation.objects.filter(pk=done.pk).update(accepted_at=done.created_at)
     mail.outbox.clear()
     response = admin_client.post(

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail, signing
 
-from accounts import services
 from accounts.models import Invitation, Role
+from accounts.services import onboarding
 from tests.accounts.factories import CustomerFactory, ResellerFactory, StaffFactory
 from tests.telephony.factories import VosAccountFactory
 
@@ -29,7 +29,7 @@ def _accept(client, path, username="newcomer", password=NEW_PASSWORD):
 def invitation(db):
     reseller = ResellerFactory()
     account = VosAccountFactory(server=reseller.profile.vos_account.server, account="7001")
-    return services.invitation_send(
+    return onboarding.invitation_send(
         email="new.customer@example.com", vos_account=account, invited_by=reseller
     )
 
@@ -42,7 +42,7 @@ def test_invitation_send_records_the_row_and_emails_a_signed_link(invitation):
     assert "7001" in message.body
     path = _link_path(message)
     token = path.rstrip("/").rsplit("/", 1)[1]
-    assert services.invitation_from_token(token) == invitation
+    assert onboarding.invitation_from_token(token) == invitation
 
 
 def test_a_valid_invitation_creates_the_login_and_logs_in(client, invitation):
@@ -78,7 +78,7 @@ def test_an_expired_invitation_link_is_refused(client, invitation, monkeypatch, 
     eight_days_ago = time.time() - 8 * 24 * 3600
     with monkeypatch.context() as patch:
         patch.setattr(signing.time, "time", lambda: eight_days_ago)
-        token = services.invitation_token(invitation)
+        token = onboarding.invitation_token(invitation)
     settings.INVITATION_MAX_AGE_DAYS = 7
     response = client.get(f"/accounts/invitation/{token}/")
     assert response.status_code == 400
@@ -89,7 +89,7 @@ def test_an_expired_invitation_link_is_refused(client, invitation, monkeypatch, 
 
 def test_a_tampered_invitation_link_is_refused(client, invitation):
     other = Invitation.objects.create(email="x@example.com", vos_account=invitation.vos_account)
-    token = services.invitation_token(invitation)
+    token = onboarding.invitation_token(invitation)
     payload, rest = token.split(":", 1)
     forged = signing.b64_encode(b'{"i":%d,"e":"x"}' % other.pk).decode() + ":" + rest
     for bad in (forged, token[:-2] + "xx", "garbage"):
@@ -109,7 +109,7 @@ def test_invitation_accept_checks_the_password_and_username(client, invitation):
 
 
 def test_staff_invitations_make_staff_logins_without_an_account(client):
-    invitation = services.invitation_send(
+    invitation = onboarding.invitation_send(
         email="ops@example.com", vos_account=None, invited_by=StaffFactory(), role=Role.STAFF
     )
     response = _accept(client, _link_path(mail.outbox[0]), username="ops")
@@ -122,4 +122,4 @@ def test_staff_invitations_make_staff_logins_without_an_account(client):
 
 def test_a_customer_invitation_needs_an_account():
     with pytest.raises(ValueError):
-        services.invitation_send(email="a@example.com", vos_account=None, invited_by=None)
+        onboarding.invitation_send(email="a@example.com", vos_account=None, invited_by=None)

@@ -16,7 +16,7 @@ import factory
 from accounts.models import Profile
 from billing.models import LedgerEntry
 from telephony.models import VosAccount, VosServer
-from telephony.sync import accounts_discover
+from telephony.services.discovery import accounts_discover
 from tests.accounts.factories import CustomerFactory, ResellerFactory
 from tests.telephony.factories import VosServerFactory
 

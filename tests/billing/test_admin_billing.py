@@ -10,8 +10,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import services
-from billing.models import AuditLog, LedgerEntry, PayRecord
+from accounts.models import AuditLog
+from accounts.scoping import reseller_agent
+from accounts.services.audit import Actor
+from billing.models import LedgerEntry, PayRecord
+from billing.services import topups
 from tests.accounts.factories import StaffFactory
 from tests.billing.factories import LedgerEntryFactory, demo_world
 
@@ -60,9 +63,9 @@ def test_ledger_filters_by_reseller_and_day(staff_client, vos_server, vos_client
 
 def test_audit_log_is_read_only(staff_client):
     AuditLog.objects.create(action="customer.lock", outcome="ok", account="1001")
-    url = reverse("admin:billing_auditlog_changelist")
+    url = reverse("admin:accounts_auditlog_changelist")
     assert staff_client.get(url, {"q": "1001"}).status_code == 200
-    assert staff_client.get(reverse("admin:billing_auditlog_add")).status_code == 403
+    assert staff_client.get(reverse("admin:accounts_auditlog_add")).status_code == 403
 
 
 def test_reconcile_now_action_settles_selected_unknown_rows(
@@ -71,10 +74,10 @@ def test_reconcile_now_action_settles_selected_unknown_rows(
     world = demo_world(vos_server, vos_client)
     vos_emulator.faults.drop_after_pay_rate = 1.0
     vos_emulator.faults.error_rate = 1.0  # answers lost and pay history unreadable
-    entry = services.topup_submit(
-        user=world.reseller,
-        ip=None,
-        request=services.TopupRequest(
+    entry = topups.topup_submit(
+        actor=Actor(user=world.reseller, ip=None),
+        agent=reseller_agent(world.reseller),
+        movement=topups.TopupRequest(
             customer=world.account("1001"),
             amount=Decimal("3"),
             deduct=False,
@@ -140,10 +143,10 @@ def test_reconciliation_report_fetches_pay_history_on_demand(
     staff_client, vos_server, vos_client, vos_emulator
 ):
     world = demo_world(vos_server, vos_client)
-    entry = services.topup_submit(
-        user=world.reseller,
-        ip=None,
-        request=services.TopupRequest(
+    entry = topups.topup_submit(
+        actor=Actor(user=world.reseller, ip=None),
+        agent=reseller_agent(world.reseller),
+        movement=topups.TopupRequest(
             customer=world.account("1001"),
             amount=Decimal("4"),
             deduct=False,

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.selectors import DaySpend, burn_rate, spend_by_day, spend_chart
-from portal.templatetags.money import format_money
 from telephony.models import SyncState, VosAccount, VosServer
+from telephony.money import format_money
 from tests.telephony.factories import CdrFactory, SyncStateFactory
 
 pytest_plugins = ["tests.portal.fixtures"]

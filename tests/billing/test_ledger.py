@@ -11,8 +11,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing import services
-from billing.models import AuditLog, LedgerEntry
+from accounts.models import AuditLog
+from accounts.scoping import reseller_agent
+from accounts.services.audit import Actor
+from billing.models import LedgerEntry
+from billing.services import ledger, reconcile, topups, transfers
 from billing.tasks import reconcile_unknown
 from tests.billing.factories import demo_world
 
@@ -38,10 +41,10 @@ def submit(
     memo: str = "",
 ) -> LedgerEntry:
     user = user or world.reseller
-    return services.topup_submit(
-        user=user,
-        ip="192.0.2.7",
-        request=services.TopupRequest(
+    return topups.topup_submit(
+        actor=Actor(user=user, ip="192.0.2.7"),
+        agent=reseller_agent(user),
+        movement=topups.TopupRequest(
             customer=world.account(account),
             amount=Decimal(amount),
             deduct=deduct,
@@ -121,11 +124,11 @@ def test_a_request_dropped_before_vos_acted_fails_once_its_window_closes(world, 
     assert entry.state == State.UNKNOWN  # lost: it may have been applied
 
     vos_emulator.faults.drop_rate = 0.0
-    services.ledger_reconcile()  # window still open: not proven failed yet
+    reconcile.ledger_reconcile()  # window still open: not proven failed yet
     entry.refresh_from_db()
     assert entry.state == State.UNKNOWN
 
-    services.ledger_reconcile(now=timezone.now() + LATER)
+    reconcile.ledger_reconcile(now=timezone.now() + LATER)
     entry.refresh_from_db()
     assert entry.state == State.FAILED
     assert vos_emulator.calls["Pay"] == 1
@@ -137,7 +140,7 @@ def test_an_unknown_row_stays_unknown_while_pay_history_is_unreadable(world, vos
     entry = submit(world, "1001", "5")
     assert entry.state == State.UNKNOWN
 
-    summary = services.ledger_reconcile(now=timezone.now() + LATER)
+    summary = reconcile.ledger_reconcile(now=timezone.now() + LATER)
     entry.refresh_from_db()
     assert entry.state == State.UNKNOWN
     assert summary.still_unknown == 1 and summary.errors
@@ -154,7 +157,7 @@ def test_vos_rejection_fails_the_row_with_the_message(world, vos_emulator):
 
 def test_vos_memo_carries_the_ledger_id_within_255_characters(world):
     entry = LedgerEntry(pk=123456, memo="备注" * 200)
-    memo = services.ledger_vos_memo(entry=entry)
+    memo = ledger.ledger_vos_memo(entry=entry)
     assert memo.startswith("portal#123456 备注")
     assert len(memo) == 255
     memo.encode("utf-8")  # whole characters only
@@ -192,7 +195,7 @@ def test_200_topups_with_30_percent_lost_answers_move_money_exactly_once(
 
     assert vos_emulator.calls["Pay"] == 200
     vos_emulator.faults.drop_rate = 0.0
-    services.ledger_sweep(now=timezone.now() + LATER)
+    transfers.ledger_sweep(now=timezone.now() + LATER)
 
     assert not LedgerEntry.objects.filter(state__in=[State.UNKNOWN, State.PENDING]).exists()
     assert LedgerEntry.objects.count() == 200
@@ -234,8 +237,8 @@ def test_prepaid_legs_stay_balanced_when_answers_are_lost(
         if n % 5 == 0:
             submit(world, account, amount, key=key, deduct=n % 6 == 5)
 
-    services.ledger_sweep(now=timezone.now() + LATER)
-    services.ledger_sweep(now=timezone.now() + 2 * LATER)
+    transfers.ledger_sweep(now=timezone.now() + LATER)
+    transfers.ledger_sweep(now=timezone.now() + 2 * LATER)
 
     assert not LedgerEntry.objects.filter(state__in=[State.UNKNOWN, State.PENDING]).exists()
     delta = {a: vos_emulator.state.balance(a) - before[a] for a in tracked}
@@ -259,14 +262,14 @@ def test_prepaid_reseller_cannot_give_more_than_they_hold(vos_server, vos_client
     )
     held = vos_emulator.state.balance("agent01")
 
-    with pytest.raises(services.LedgerError) as refused:
+    with pytest.raises(ledger.LedgerError) as refused:
         submit(world, "1001", str(held + 1))
     assert "cannot be larger" in refused.value.message
     assert vos_emulator.calls["Pay"] == 0
 
     submit(world, "1001", str(held))
     assert vos_emulator.state.balance("agent01") == 0
-    with pytest.raises(services.LedgerError):
+    with pytest.raises(ledger.LedgerError):
         submit(world, "1002", "0.0001")
     assert vos_emulator.calls["Pay"] == 2
 
@@ -279,7 +282,7 @@ def test_prepaid_second_leg_failure_is_compensated(vos_server, vos_client, vos_e
     entry = submit(world, "1003", "25")
 
     assert entry.state == State.FAILED
-    first, _second, compensations = services.transfer_rows(entry)
+    first, _second, compensations = transfers.transfer_rows(entry)
     assert first.state == State.APPLIED and first.amount == Decimal("-25")
     assert [c.state for c in compensations] == [State.APPLIED]
     assert vos_emulator.state.balance("agent01") == before
@@ -294,7 +297,7 @@ def test_prepaid_transfer_completes_when_both_answers_are_lost(
     customer_before = vos_emulator.state.balance("1001")
 
     # GetCustomer (the credit check) fails too: nothing is written or sent.
-    with pytest.raises(services.LedgerError):
+    with pytest.raises(ledger.LedgerError):
         submit(world, "1001", "10")
     assert vos_emulator.calls["Pay"] == 0
     assert not LedgerEntry.objects.exists()
@@ -316,7 +319,7 @@ def test_day_cap_counts_applied_pending_and_unknown_rows(vos_server, vos_client,
     submit(world, "1002", "40")  # unknown: may have been applied, so it counts
     vos_emulator.faults.drop_rate = 0.0
 
-    with pytest.raises(services.LedgerError) as refused:
+    with pytest.raises(ledger.LedgerError) as refused:
         submit(world, "1003", "20")
     assert refused.value.field == "amount"
     submit(world, "1003", "10")
@@ -354,7 +357,7 @@ def test_a_row_whose_sender_died_is_reconciled_not_resent(world, vos_emulator):
         "1001", Decimal("4"), memo=f"portal#{entry.pk}", at_ms=int(sent_at.timestamp() * 1000) + 300
     )
 
-    services.ledger_sweep()
+    transfers.ledger_sweep()
 
     entry.refresh_from_db()
     assert entry.state == State.APPLIED

@@ -9,8 +9,10 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections, connection
 
-from billing import services
+from accounts.scoping import reseller_agent
+from accounts.services.audit import Actor
 from billing.models import LedgerEntry
+from billing.services import ledger, topups
 from tests.billing.factories import demo_world
 
 pytestmark = pytest.mark.skipif(
@@ -21,10 +23,10 @@ pytestmark = pytest.mark.skipif(
 def _submit(world, key: str, amount: str):
     close_old_connections()
     try:
-        return services.topup_submit(
-            user=world.reseller,
-            ip=None,
-            request=services.TopupRequest(
+        return topups.topup_submit(
+            actor=Actor(user=world.reseller, ip=None),
+            agent=reseller_agent(world.reseller),
+            movement=topups.TopupRequest(
                 customer=world.account("1001"),
                 amount=Decimal(amount),
                 deduct=False,
@@ -32,7 +34,7 @@ def _submit(world, key: str, amount: str):
                 idempotency_key=key,
             ),
         )
-    except services.LedgerError as exc:
+    except ledger.LedgerError as exc:
         return exc
     finally:
         connection.close()

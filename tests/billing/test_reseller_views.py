@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from billing.models import AuditLog, LedgerEntry
+from accounts.models import AuditLog
+from billing.models import LedgerEntry
 from tests.billing.factories import demo_world
 from tests.telephony.factories import CdrFactory
 
@@ -163,7 +164,12 @@ def test_reseller_pages_need_a_login(client, world):
 
 
 def test_topup_form_confirmation_and_receipt(
-    reseller_client, world, vos_emulator, mailoutbox, django_capture_on_commit_callbacks
+    reseller_client,
+    world,
+    vos_emulator,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    celery_eager,
 ):
     world.customer.email = "zhang@example.com"
     world.customer.save()
@@ -221,7 +227,8 @@ def test_the_customers_dashboard_shows_the_new_balance(client, world, vos_emulat
     [
         ("0", "greater than zero"),
         ("-5", "greater than zero"),
-        ("1.23456", "no more than 4 decimal places"),
+        ("1.23456", "no more than 2 decimal places"),
+        ("10.005", "no more than 2 decimal places"),
         ("abc", "Enter an amount"),
         ("1e3", "Enter an amount"),
         ("NaN", "Enter an amount"),

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from portal.templatetags.money import format_money
+from telephony.money import format_money
 from tests.accounts.factories import PASSWORD, CustomerFactory
 from tests.browser_support import PHONE, log_in
 from tests.portal.factories import mirror_from_emulator

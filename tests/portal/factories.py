@@ -45,8 +45,10 @@ class ConsumptionFactory(factory.django.DjangoModelFactory):
 def mirror_from_emulator(*, emulator, server, account: str):
     """Fill the local mirror of ``account`` from a running emulator the way the sync jobs do:
     the account's figures, every CDR it holds, the whole pay history and other charges."""
+    from billing.services.mirror import consumption_sync, pay_history_sync
     from telephony.models import SyncState, VosAccount
-    from telephony.sync import account_refresh, cdrs_store, consumption_sync, pay_history_sync
+    from telephony.services.cdr_store import cdrs_store
+    from telephony.services.mirror import account_refresh
     from telephony.vos import CdrRecord, client_for
 
     client = client_for(server)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.template import Context, Template
 from django.utils import translation
 
-from portal.templatetags.money import format_amount, format_money
+from telephony.money import format_amount, format_money
 
 
 def test_money_groups_thousands_and_rounds_to_the_display_decimals(settings):

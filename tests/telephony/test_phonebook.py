@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from billing.models import AuditLog
+from accounts.models import AuditLog
 from tests.accounts.factories import CustomerFactory
 from tests.telephony.factories import VosAccountFactory
 

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from telephony import sync
+from telephony import vos
 from telephony.models import Phone, VosAccount
+from telephony.services import jobs, mirror
 from telephony.vos import to_millis
 
 from .factories import VosAccountFactory, VosServerFactory
@@ -68,7 +69,7 @@ def test_a_poll_sent_before_the_push_does_not_undo_it(client, server, account):
     sent_at = timezone.now()
     push(client, server, "CustomerMoneyChange", {"account": "1001", "money": 30})
     account.refresh_from_db()
-    stale = sync.Customer(
+    stale = vos.Customer(
         account="1001",
         name="",
         money=Decimal("10"),
@@ -78,7 +79,7 @@ def test_a_poll_sent_before_the_push_does_not_undo_it(client, server, account):
         agent_account="",
     )
 
-    sync.account_apply(server=server, customer=stale, read_at=sent_at)
+    mirror.account_apply(server=server, customer=stale, read_at=sent_at)
 
     account.refresh_from_db()
     assert account.balance == Decimal("30")
@@ -223,7 +224,7 @@ def test_phone_online_without_e164_is_bad_input(client, server):
 
 
 def test_the_receiver_takes_a_push_from_the_emulator_host(client, vos_server, vos_emulator):
-    sync.server_job_run(server=vos_server, job="discovery")
+    jobs.server_job_run(server=vos_server, job="discovery")
 
     response = push(client, vos_server, "CustomerMoneyChange", {"account": "1002", "money": 1.25})
 

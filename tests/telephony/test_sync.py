@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from billing.models import Consumption, FeeReport, PayRecord
-from telephony import sync
+from telephony import selectors, vos
 from telephony.models import Cdr, SyncState, VosAccount
+from telephony.services import balances, cdrs, jobs, mirror
 from telephony.vos import VosUnavailable
 
 from .factories import CdrFactory, VosAccountFactory, VosServerFactory, customer_answer
@@ -27,7 +28,7 @@ DEMO_ACCOUNTS = {
 
 
 def run(server, job):
-    return sync.server_job_run(server=server, job=job)
+    return jobs.server_job_run(server=server, job=job)
 
 
 @pytest.fixture
@@ -106,7 +107,7 @@ def test_an_older_reading_never_overwrites_a_newer_one(discovered):
     newer = account.balance_as_of
     old = customer_answer("1001", "999")
 
-    stored = sync.accounts_apply(
+    stored = mirror.accounts_apply(
         server=discovered, answers=[old], read_at=newer - timedelta(seconds=5)
     )
 
@@ -131,9 +132,9 @@ def test_cdrs_are_stored_once_and_a_second_run_adds_nothing(discovered):
 
 
 def test_an_overlapping_cdr_window_adds_no_duplicates(discovered, vos_emulator):
-    client = sync.run_client(discovered)
-    today = sync.server_today(discovered)
-    sync.cdrs_fetch(
+    client = jobs.run_client(discovered)
+    today = selectors.server_today(discovered)
+    cdrs.cdrs_fetch(
         server=discovered,
         client=client,
         first=today - timedelta(days=6),
@@ -142,7 +143,7 @@ def test_an_overlapping_cdr_window_adds_no_duplicates(discovered, vos_emulator):
     count = Cdr.objects.count()
     assert count > 0
 
-    added = sync.cdrs_fetch(
+    added = cdrs.cdrs_fetch(
         server=discovered,
         client=client,
         first=today - timedelta(days=4),
@@ -153,7 +154,7 @@ def test_an_overlapping_cdr_window_adds_no_duplicates(discovered, vos_emulator):
     keys = list(Cdr.objects.values_list("natural_key", flat=True))
     assert len(keys) == len(set(keys))
     assert (
-        sync.cdrs_fetch(
+        cdrs.cdrs_fetch(
             server=discovered,
             client=client,
             first=today - timedelta(days=6),
@@ -176,7 +177,7 @@ def test_cdrs_without_flow_no_are_deduplicated_by_their_fields(discovered, vos_e
 
 def test_a_refused_cdr_interval_is_split_until_the_server_accepts_it(discovered, vos_emulator):
     vos_emulator.faults.cdr_max_days = 1
-    today = sync.server_today(discovered)
+    today = selectors.server_today(discovered)
 
     call_command(
         "cdr_backfill",
@@ -191,7 +192,7 @@ def test_a_refused_cdr_interval_is_split_until_the_server_accepts_it(discovered,
     assert count > 0
     # Same window with no limit: nothing was missed.
     vos_emulator.faults.cdr_max_days = 31
-    sync.cdr_backfill(server=discovered, first=today - timedelta(days=6), last=today)
+    cdrs.cdr_backfill(server=discovered, first=today - timedelta(days=6), last=today)
     assert Cdr.objects.count() == count
 
 
@@ -210,16 +211,16 @@ def test_the_cdr_job_remembers_the_window_the_server_accepts(discovered, vos_emu
 
 def test_yesterday_is_asked_until_it_is_surely_closed(discovered):
     state = SyncState.objects.create(server=discovered, job=Job.CDRS)
-    client = sync.run_client(discovered)
-    midnight = sync._day_start(discovered, sync.server_today(discovered))
+    client = jobs.run_client(discovered)
+    midnight = selectors.day_start(discovered, selectors.server_today(discovered))
 
-    sync.cdrs_sync(
+    cdrs.cdrs_sync(
         server=discovered, client=client, state=state, now=midnight + timedelta(minutes=30)
     )
-    yesterday = sync.server_today(discovered) - timedelta(days=1)
+    yesterday = selectors.server_today(discovered) - timedelta(days=1)
     assert state.cursor["closed_through"] == (yesterday - timedelta(days=1)).isoformat()
 
-    sync.cdrs_sync(server=discovered, client=client, state=state, now=midnight + timedelta(hours=4))
+    cdrs.cdrs_sync(server=discovered, client=client, state=state, now=midnight + timedelta(hours=4))
     assert state.cursor["closed_through"] == yesterday.isoformat()
 
 
@@ -248,7 +249,7 @@ def test_fee_reports_are_upserted_per_day(discovered):
 
 
 def test_a_job_already_running_for_a_server_is_skipped(discovered):
-    with sync.job_lock(key=f"{discovered.pk}:{Job.BALANCES}", timeout=60) as taken:
+    with jobs.job_lock(key=f"{discovered.pk}:{Job.BALANCES}", timeout=60) as taken:
         assert taken
         outcome = run(discovered, Job.BALANCES)
     assert outcome.skipped
@@ -256,19 +257,19 @@ def test_a_job_already_running_for_a_server_is_skipped(discovered):
 
 
 def test_the_lock_is_released_only_by_its_owner(db):
-    with sync.job_lock(key="x", timeout=60) as first:
-        with sync.job_lock(key="x", timeout=60) as second:
+    with jobs.job_lock(key="x", timeout=60) as first:
+        with jobs.job_lock(key="x", timeout=60) as second:
             assert first and not second
         # The loser leaving does not free the winner's lock.
-        with sync.job_lock(key="x", timeout=60) as third:
+        with jobs.job_lock(key="x", timeout=60) as third:
             assert not third
-    with sync.job_lock(key="x", timeout=60) as again:
+    with jobs.job_lock(key="x", timeout=60) as again:
         assert again
 
 
 def test_a_failed_run_is_recorded(vos_server, vos_emulator):
     vos_emulator.faults.error_rate = 1.0
-    with pytest.raises(sync.VosError):
+    with pytest.raises(vos.VosError):
         run(vos_server, Job.DISCOVERY)
     state = SyncState.objects.get(server=vos_server, job=Job.DISCOVERY)
     assert state.last_error.startswith("VosUnavailable")
@@ -283,8 +284,8 @@ def test_sync_vos_runs_every_job_inline(vos_server, capsys):
     for job in ("discovery", "balances", "cdrs", "payments", "reports"):
         assert f"{vos_server.name} {job}:" in out
     assert SyncState.objects.filter(server=vos_server, last_success_at__isnull=False).count() == 5
-    assert sync.last_synced(vos_server, "balances") is not None
-    assert sync.last_synced(vos_server.pk, "reconcile") is None
+    assert selectors.last_synced(vos_server, "balances") is not None
+    assert selectors.last_synced(vos_server.pk, "reconcile") is None
 
 
 def test_sync_vos_only_one_job(vos_server):
@@ -299,22 +300,22 @@ def test_retention_prunes_old_cdrs_in_batches(vos_server, settings):
         CdrFactory(server=vos_server, start=old)
     keep = CdrFactory(server=vos_server)
 
-    assert sync.cdrs_prune(before=timezone.now() - timedelta(days=30), batch_size=3) == 7
+    assert cdrs.cdrs_prune(before=timezone.now() - timedelta(days=30), batch_size=3) == 7
     assert list(Cdr.objects.values_list("pk", flat=True)) == [keep.pk]
-    assert sync.cdrs_retention_prune() == 0
+    assert cdrs.cdrs_retention_prune() == 0
 
 
 def test_missing_accounts_are_not_polled(discovered, vos_emulator):
     VosAccountFactory(server=discovered, account="gone", missing_since=timezone.now())
-    assert "gone" not in sync._known_accounts(discovered)
+    assert "gone" not in selectors.known_accounts(discovered)
 
 
 def test_discovery_on_a_2_1_7_build_asks_get_customer_for_every_account(vos_server, vos_emulator):
-    client = sync.run_client(vos_server)
+    client = jobs.run_client(vos_server)
     # 2.1.7 has no {"type":1} form of GetAllCustomers: only account ids come back.
     client.get_all_customer_briefs = lambda: None
 
-    sync.server_job_run(server=vos_server, job=Job.DISCOVERY, client=client)
+    jobs.server_job_run(server=vos_server, job=Job.DISCOVERY, client=client)
 
     accounts = dict(VosAccount.objects.values_list("account", "agent_account"))
     assert DEMO_ACCOUNTS <= set(accounts)
@@ -372,7 +373,9 @@ def test_a_sweep_that_fails_vouches_for_nothing(discovered, vos_emulator):
     vos_emulator.faults.update({"error_rate": 1.0})
     try:
         with pytest.raises(VosUnavailable):
-            sync.balances_sync(server=discovered, client=sync.run_client(discovered), batch_size=4)
+            balances.balances_sync(
+                server=discovered, client=jobs.run_client(discovered), batch_size=4
+            )
     finally:
         vos_emulator.faults.update({"error_rate": 0.0})
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from telephony import sync
+from telephony import vos
 from telephony.models import MIRRORED_FIELDS, Cdr, VosAccount
+from telephony.services import cdr_store, mirror
 from telephony.vos import CdrRecord, CustomerAnswer, VosUnavailable
 
 from .factories import VosAccountFactory, VosServerFactory, customer_answer
@@ -52,7 +53,7 @@ def server():
 def test_a_stored_cdr_reads_back_through_the_orm_as_the_record(server):
     record = cdr_record(callee_e164="9" * 80, hold_time=-1, flow_no=None)
 
-    assert sync.cdrs_store(server=server, records=[record]) == 1
+    assert cdr_store.cdrs_store(server=server, records=[record]) == 1
 
     cdr = Cdr.objects.get(server=server, start=record.start)
     assert cdr.natural_key == record.natural_key
@@ -85,7 +86,7 @@ def test_a_stored_cdr_reads_back_through_the_orm_as_the_record(server):
 def test_a_whole_second_start_is_found_by_time_range_lookups(server):
     record = cdr_record(start=START.replace(microsecond=0))
 
-    sync.cdrs_store(server=server, records=[record])
+    cdr_store.cdrs_store(server=server, records=[record])
 
     assert Cdr.objects.filter(start__gte=record.start, start__lt=record.stop).count() == 1
     assert Cdr.objects.filter(start__gt=record.start).count() == 0
@@ -94,26 +95,26 @@ def test_a_whole_second_start_is_found_by_time_range_lookups(server):
 def test_storing_records_counts_only_the_rows_added(server):
     first, second = cdr_record(flow_no=1), cdr_record(flow_no=2)
 
-    assert sync.cdrs_store(server=server, records=[first, second, first]) == 2
-    assert sync.cdrs_store(server=server, records=[second, cdr_record(flow_no=3)]) == 1
-    assert sync.cdrs_store(server=server, records=[]) == 0
+    assert cdr_store.cdrs_store(server=server, records=[first, second, first]) == 2
+    assert cdr_store.cdrs_store(server=server, records=[second, cdr_record(flow_no=3)]) == 1
+    assert cdr_store.cdrs_store(server=server, records=[]) == 0
     assert Cdr.objects.filter(server=server).count() == 3
 
 
 def test_batches_are_stored_whole_across_the_batch_size(server, monkeypatch):
-    monkeypatch.setattr(sync, "CDR_INSERT_BATCH", 3)
+    monkeypatch.setattr(cdr_store, "CDR_INSERT_BATCH", 3)
     records = [cdr_record(flow_no=n) for n in range(8)]
 
-    assert sync.cdrs_store(server=server, records=records) == 8
-    assert sync.cdrs_store(server=server, records=records) == 0
+    assert cdr_store.cdrs_store(server=server, records=records) == 8
+    assert cdr_store.cdrs_store(server=server, records=records) == 0
 
 
 def test_the_same_key_on_another_server_is_another_call(server):
     record = cdr_record()
 
-    sync.cdrs_store(server=server, records=[record])
+    cdr_store.cdrs_store(server=server, records=[record])
 
-    assert sync.cdrs_store(server=VosServerFactory(), records=[record]) == 1
+    assert cdr_store.cdrs_store(server=VosServerFactory(), records=[record]) == 1
 
 
 def test_last_call_at_moves_forward_only(server):
@@ -121,7 +122,7 @@ def test_last_call_at_moves_forward_only(server):
     other = VosAccountFactory(server=server, account="1002")
     later = START + timedelta(hours=1)
 
-    sync.cdrs_store(
+    cdr_store.cdrs_store(
         server=server,
         records=[
             cdr_record(flow_no=1),
@@ -134,7 +135,9 @@ def test_last_call_at_moves_forward_only(server):
     assert account.last_call_at == later
     assert other.last_call_at == START
 
-    sync.cdrs_store(server=server, records=[cdr_record(flow_no=4, start=START - timedelta(days=1))])
+    cdr_store.cdrs_store(
+        server=server, records=[cdr_record(flow_no=4, start=START - timedelta(days=1))]
+    )
     account.refresh_from_db()
     assert account.last_call_at == later
 
@@ -152,7 +155,7 @@ def test_a_balance_batch_skips_only_the_rows_holding_a_newer_reading(server):
         server=server, account="1004", balance_as_of=None, missing_since=read_at
     )
 
-    stored = sync.accounts_apply(
+    stored = mirror.accounts_apply(
         server=server,
         answers=[
             customer_answer("1001", "1"),
@@ -183,17 +186,19 @@ def test_a_balance_batch_skips_only_the_rows_holding_a_newer_reading(server):
 
 def test_an_unchanged_reading_writes_nothing_and_an_older_one_never_overwrites(server):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
 
     later = read_at + timedelta(minutes=5)
     assert (
-        sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=later)
+        mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=later)
         == 0
     )
     assert VosAccount.objects.get(account="1001").balance_as_of == read_at
     earlier = read_at - timedelta(minutes=1)
     assert (
-        sync.accounts_apply(server=server, answers=[customer_answer("1001", "8")], read_at=earlier)
+        mirror.accounts_apply(
+            server=server, answers=[customer_answer("1001", "8")], read_at=earlier
+        )
         == 0
     )
     assert VosAccount.objects.get(account="1001").balance == Decimal("7")
@@ -201,14 +206,14 @@ def test_an_unchanged_reading_writes_nothing_and_an_older_one_never_overwrites(s
 
 def test_an_unchanged_record_is_not_decoded_again(server, monkeypatch):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
     decoded = []
     original = CustomerAnswer.decode
     monkeypatch.setattr(
         CustomerAnswer, "decode", lambda self: decoded.append(self.account) or original(self)
     )
 
-    sync.accounts_apply(
+    mirror.accounts_apply(
         server=server,
         answers=[customer_answer("1001", "7"), customer_answer("1002", "3")],
         read_at=read_at + timedelta(minutes=1),
@@ -219,10 +224,10 @@ def test_an_unchanged_record_is_not_decoded_again(server, monkeypatch):
 
 def test_a_changed_record_is_written_with_its_new_digest(server):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
     moved = customer_answer("1001", "6.5", todayConsumption=Decimal("0.5"), lockType=1)
 
-    written = sync.accounts_apply(
+    written = mirror.accounts_apply(
         server=server, answers=[moved], read_at=read_at + timedelta(minutes=1)
     )
 
@@ -240,11 +245,11 @@ def test_a_changed_record_is_written_with_its_new_digest(server):
     "write",
     [
         pytest.param(
-            lambda a: sync.balance_push_apply(
+            lambda a: mirror.balance_apply(
                 server=a.server,
                 account=a.account,
                 money=Decimal("99"),
-                received_at=a.balance_as_of + timedelta(seconds=1),
+                read_at=a.balance_as_of + timedelta(seconds=1),
             ),
             id="push",
         ),
@@ -267,7 +272,7 @@ def test_a_changed_record_is_written_with_its_new_digest(server):
 )
 def test_any_other_write_of_a_mirrored_figure_makes_the_next_sync_rewrite_it(server, write):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
     account = VosAccount.objects.get(account="1001")
 
     write(account)
@@ -275,7 +280,7 @@ def test_any_other_write_of_a_mirrored_figure_makes_the_next_sync_rewrite_it(ser
     account.refresh_from_db()
     assert (account.balance, account.wire_digest) == (Decimal("99"), "")
     # VOS still says 7 (the push was a stale hint, the edit a mistake): the sync puts it back.
-    written = sync.accounts_apply(
+    written = mirror.accounts_apply(
         server=server, answers=[customer_answer("1001", "7")], read_at=read_at + timedelta(hours=1)
     )
     account.refresh_from_db()
@@ -285,7 +290,7 @@ def test_any_other_write_of_a_mirrored_figure_makes_the_next_sync_rewrite_it(ser
 
 def test_writes_of_other_fields_keep_the_digest(server):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
     account = VosAccount.objects.get(account="1001")
     digest = account.wire_digest
 
@@ -298,10 +303,10 @@ def test_writes_of_other_fields_keep_the_digest(server):
 
 def test_a_missing_account_listed_again_is_revived_though_its_record_is_unchanged(server):
     read_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    sync.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
+    mirror.accounts_apply(server=server, answers=[customer_answer("1001", "7")], read_at=read_at)
     VosAccount.objects.update(missing_since=read_at)
 
-    sync.accounts_apply(
+    mirror.accounts_apply(
         server=server, answers=[customer_answer("1001", "7")], read_at=read_at + timedelta(hours=1)
     )
 
@@ -309,7 +314,7 @@ def test_a_missing_account_listed_again_is_revived_though_its_record_is_unchange
 
 
 def test_every_mirrored_field_is_one_the_sync_copies():
-    assert set(sync.customer_fields(customer_answer("1001").decode())) == MIRRORED_FIELDS
+    assert set(mirror.customer_fields(customer_answer("1001").decode())) == MIRRORED_FIELDS
 
 
 def test_fetched_ahead_keeps_order_and_asks_one_at_a_time():
@@ -331,7 +336,7 @@ def test_fetched_ahead_keeps_order_and_asks_one_at_a_time():
         return item * 10
 
     seen = []
-    for result in sync.fetched_ahead(fetch, range(5)):
+    for result in vos.fetched_ahead(fetch, range(5)):
         seen.append(result)
         time.sleep(0.02)  # the caller is slower: the next fetch is already done meanwhile
 
@@ -347,7 +352,7 @@ def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due():
 
     seen = []
     with pytest.raises(VosUnavailable):
-        for result in sync.fetched_ahead(fetch, range(5)):
+        for result in vos.fetched_ahead(fetch, range(5)):
             seen.append(result)
 
     assert seen == [0, 1]

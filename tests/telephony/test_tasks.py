@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Profile
+from billing import tasks as billing_tasks
 from telephony import tasks
 from telephony.models import SyncState, VosAccount, VosServer
 from telephony.vos import VosUnavailable
@@ -96,40 +97,40 @@ def set_balance(user, amount: str) -> None:
 
 
 def test_an_alert_is_sent_once_per_crossing(customer):
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
     assert mail.outbox == []
 
     set_balance(customer, "4.99")
-    assert tasks.low_balance_alerts.apply(throw=True).get() == 1
-    tasks.low_balance_alerts.apply(throw=True)
+    assert billing_tasks.low_balance_alerts.apply(throw=True).get() == 1
+    billing_tasks.low_balance_alerts.apply(throw=True)
     set_balance(customer, "1")
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["c@example.com"]
     assert "1001" in mail.outbox[0].subject
 
     # Back above: re-armed; the next crossing sends again.
     set_balance(customer, "50")
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
     assert Profile.objects.get(user=customer).low_balance_alerted_at is None
     set_balance(customer, "2")
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
     assert len(mail.outbox) == 2
 
 
 def test_the_alert_uses_the_profile_threshold(customer):
     Profile.objects.filter(user=customer).update(low_balance_threshold=Decimal("100"))
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
     assert len(mail.outbox) == 1
 
 
 def test_a_claimed_alert_is_never_sent_twice(customer):
     """A second worker that loaded the profile before the first one claimed it sends nothing."""
-    from telephony import sync
+    from billing.services import notify
 
     set_balance(customer, "1")
     Profile.objects.filter(user=customer).update(low_balance_alerted_at="2020-01-01T00:00Z")
-    assert sync.low_balance_alerts_send() == 0
+    assert notify.low_balance_alerts_send() == 0
     assert mail.outbox == []
 
 
@@ -140,7 +141,7 @@ def test_resellers_are_alerted_about_their_own_balance(db):
         server=agent.server, account="1001", agent_account="agent01", balance=Decimal("100")
     )
 
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
 
     assert [m.to for m in mail.outbox] == [["r@example.com"]]
     assert "reseller" in mail.outbox[0].body
@@ -150,7 +151,7 @@ def test_staff_and_users_without_email_get_no_alert(db):
     StaffFactory()
     account = VosAccountFactory(balance=Decimal("0"))
     CustomerFactory(vos_account=account, email="")
-    tasks.low_balance_alerts.apply(throw=True)
+    billing_tasks.low_balance_alerts.apply(throw=True)
     assert mail.outbox == []
 
 

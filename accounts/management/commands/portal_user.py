@@ -21,9 +21,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Profile, Role
-from accounts.services import portal_user_create
+from accounts.services.onboarding import portal_user_create
 from telephony.models import VosAccount, VosServer
-from telephony.sync import account_refresh
+from telephony.services.mirror import account_refresh
 
 PASSWORD_ENV = "PORTAL_USER_PASSWORD"
 
@@ -63,18 +63,7 @@ class Command(BaseCommand):
 
         vos_account = self._vos_account(options, role, profile)
         if role == Role.CUSTOMER and vos_account is not None:
-            other = (
-                Profile.objects.filter(vos_account=vos_account, role=Role.CUSTOMER)
-                .exclude(user__username=username)
-                .select_related("user")
-                .first()
-            )
-            if other is not None:
-                raise CommandError(
-                    f"Account {vos_account.account} on {vos_account.server.name} already has a "
-                    f"customer login: {other.user.username}."
-                )
-
+            self._one_customer_login(vos_account, username)
         password, generated = self._password(options, creating=user is None)
         if password is not None:
             probe = user or user_model(username=username, email=options["email"] or "")
@@ -95,24 +84,40 @@ class Command(BaseCommand):
                 )
                 action = "Created"
             else:
-                if password is not None:
-                    user.set_password(password)
-                if options["email"] is not None:
-                    user.email = options["email"]
-                user.is_staff = role == Role.STAFF
-                user.is_superuser = role == Role.STAFF and (
-                    options["superuser"] or user.is_superuser
-                )
-                user.save()
-                Profile.objects.update_or_create(
-                    user=user, defaults={"role": role, "vos_account": vos_account}
-                )
+                self._update(user, options, role=role, password=password, vos_account=vos_account)
                 action = "Updated"
 
         mapping = f" -> {vos_account.account}@{vos_account.server.name}" if vos_account else ""
         self.stdout.write(self.style.SUCCESS(f"{action} {role} {username}{mapping}"))
         if generated:
             self.stdout.write(f"Password: {password}")
+
+    @staticmethod
+    def _one_customer_login(vos_account: VosAccount, username: str) -> None:
+        other = (
+            Profile.objects.filter(vos_account=vos_account, role=Role.CUSTOMER)
+            .exclude(user__username=username)
+            .select_related("user")
+            .first()
+        )
+        if other is not None:
+            raise CommandError(
+                f"Account {vos_account.account} on {vos_account.server.name} already has a "
+                f"customer login: {other.user.username}."
+            )
+
+    @staticmethod
+    def _update(user, options, *, role: str, password, vos_account) -> None:
+        if password is not None:
+            user.set_password(password)
+        if options["email"] is not None:
+            user.email = options["email"]
+        user.is_staff = role == Role.STAFF
+        user.is_superuser = role == Role.STAFF and (options["superuser"] or user.is_superuser)
+        user.save()
+        Profile.objects.update_or_create(
+            user=user, defaults={"role": role, "vos_account": vos_account}
+        )
 
     def _vos_account(self, options, role: str, profile: Profile | None) -> VosAccount | None:
         account = (options["vos_account"] or "").strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from billing.services import ledger_sweep
+from billing.services.transfers import ledger_sweep
 
 
 class Command(BaseCommand):

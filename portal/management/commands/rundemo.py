@@ -30,7 +30,6 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("rundemo is for development: run it with DEBUG=true (make run).")
         base = Path(settings.BASE_DIR)
-        python = sys.executable
         vos_url = f"http://127.0.0.1:{emulator_port}/external/server"
         env = {
             **os.environ,
@@ -47,65 +46,14 @@ class Command(BaseCommand):
             return proc
 
         def stop_all(*_):
-            for proc in reversed(children):
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in children:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            _stop(children)
 
         signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
         try:
-            start(
-                python,
-                "manage.py",
-                "vos_emulator",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(emulator_port),
-                "--seed",
-                "demo",
-                "--state",
-                str(settings.VAR_DIR / "vos-emulator.json"),
-                "--traffic",
-                "30",
+            self._start_all(
+                start, env=env, port=port, emulator_port=emulator_port, worker=not no_worker
             )
-            self._wait_for(f"http://127.0.0.1:{emulator_port}/_emulator/health", "emulator")
-            subprocess.run(
-                [python, "manage.py", "migrate", "--noinput", "-v", "0"],
-                cwd=base,
-                env=env,
-                check=True,
-            )
-            subprocess.run([python, "manage.py", "seed_demo"], cwd=base, env=env, check=True)
-            if not no_worker:
-                start(
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "-B",
-                    "--concurrency",
-                    "2",
-                    "--loglevel",
-                    "INFO",
-                    "-s",
-                    str(settings.VAR_DIR / "celerybeat-schedule"),
-                )
-            start(python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload")
-            self._wait_for(f"http://127.0.0.1:{port}/healthz", "web server")
-            logins = settings.VAR_DIR / "demo-logins.txt"
-            self.stdout.write("")
-            self.stdout.write(self.style.SUCCESS(f"Portal:   http://127.0.0.1:{port}/"))
-            self.stdout.write(f"Emulator: {vos_url}")
-            if logins.exists():
-                self.stdout.write(logins.read_text())
-            self.stdout.write("Ctrl-C stops everything.")
+            self._banner(port=port, vos_url=vos_url)
             while all(proc.poll() is None for proc in children):
                 time.sleep(1)
             failed = [proc.args for proc in children if proc.poll() not in (None, 0)]
@@ -115,6 +63,36 @@ class Command(BaseCommand):
             pass
         finally:
             stop_all()
+
+    def _start_all(self, start, *, env: dict, port: int, emulator_port: int, worker: bool) -> None:
+        """The emulator, migrations and demo data, the worker with beat, the web server."""
+        base, python = Path(settings.BASE_DIR), sys.executable
+        start(
+            python, "manage.py", "vos_emulator", "--host", "127.0.0.1",
+            "--port", str(emulator_port), "--seed", "demo",
+            "--state", str(settings.VAR_DIR / "vos-emulator.json"), "--traffic", "30",
+        )  # fmt: skip
+        self._wait_for(f"http://127.0.0.1:{emulator_port}/_emulator/health", "emulator")
+        subprocess.run(
+            [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=base, env=env, check=True
+        )
+        subprocess.run([python, "manage.py", "seed_demo"], cwd=base, env=env, check=True)
+        if worker:
+            start(
+                python, "-m", "celery", "-A", "portal", "worker", "-B", "--concurrency", "2",
+                "--loglevel", "INFO", "-s", str(settings.VAR_DIR / "celerybeat-schedule"),
+            )  # fmt: skip
+        start(python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload")
+        self._wait_for(f"http://127.0.0.1:{port}/healthz", "web server")
+
+    def _banner(self, *, port: int, vos_url: str) -> None:
+        logins = settings.VAR_DIR / "demo-logins.txt"
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Portal:   http://127.0.0.1:{port}/"))
+        self.stdout.write(f"Emulator: {vos_url}")
+        if logins.exists():
+            self.stdout.write(logins.read_text())
+        self.stdout.write("Ctrl-C stops everything.")
 
     @staticmethod
     def _wait_for(url: str, what: str, timeout: float = 60.0) -> None:
@@ -127,3 +105,14 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.3)
         raise CommandError(f"the {what} did not start within {timeout:.0f}s ({url})")
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for proc in reversed(children):
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in children:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -14,10 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Role
-from accounts.services import portal_user_create
+from accounts.services.onboarding import portal_user_create
 from telephony.models import SyncState, VosAccount, VosServer
+from telephony.selectors import server_today
+from telephony.services.cdrs import cdr_backfill
+from telephony.services.jobs import server_job_run
 from telephony.signals import ensure_configured_server
-from telephony.sync import cdr_backfill, server_job_run, server_today
 
 DEMO_USERS = (
     # username, role, VOS account, e-mail

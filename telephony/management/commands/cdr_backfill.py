@@ -8,7 +8,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from telephony.models import VosServer
-from telephony.sync import cdr_backfill
+from telephony.services.cdrs import cdr_backfill
 from telephony.vos import VosError
 
 

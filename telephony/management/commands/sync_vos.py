@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from telephony.models import SyncState, VosServer
-from telephony.sync import server_job_run
+from telephony.services.jobs import server_job_run
 from telephony.vos import VosError
 
 # The order a fresh mirror needs: accounts first, then what hangs off them.

@@ -15,17 +15,16 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telephony.models import VosAccount, VosServer
-from telephony.sync import account_refresh
+from telephony.services.mirror import account_refresh
 from telephony.vos import VosError, VosUnavailable, client_for
 
-from .models import Invitation, Profile, Role
+from ..models import Invitation, Profile, Role
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +91,6 @@ def portal_user_create(
             language=language if language in dict(settings.LANGUAGES) else "",
         )
     return user
-
-
-def language_cookie_set(response, language: str) -> None:
-    """Make `language` the one LocaleMiddleware picks on the next requests."""
-    if language:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            path=settings.LANGUAGE_COOKIE_PATH,
-            domain=settings.LANGUAGE_COOKIE_DOMAIN,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
 
 
 @transaction.atomic
@@ -179,18 +163,19 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
-def invitation_link(invitation: Invitation, *, request: HttpRequest | None = None) -> str:
+def invitation_link(invitation: Invitation, *, base_url: str = "") -> str:
+    """The invitation's absolute link: on ``base_url`` (the site the inviter was on, e.g.
+    ``request.build_absolute_uri("/")``), else on PORTAL_BASE_URL (background jobs)."""
     path = reverse("invitation_accept", args=[invitation_token(invitation)])
-    if request is not None:
-        return request.build_absolute_uri(path)
-    return getattr(settings, "PORTAL_BASE_URL", "http://localhost:8000").rstrip("/") + path
+    base = base_url or getattr(settings, "PORTAL_BASE_URL", "http://localhost:8000")
+    return base.rstrip("/") + path
 
 
-def invitation_mail(*, invitation: Invitation, request: HttpRequest | None = None) -> None:
+def invitation_mail(*, invitation: Invitation, base_url: str = "") -> None:
     """(Re)send the invitation e-mail with a fresh link."""
     context = {
         "invitation": invitation,
-        "link": invitation_link(invitation, request=request),
+        "link": invitation_link(invitation, base_url=base_url),
         "portal_name": settings.PORTAL_NAME,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
         "inviter": invitation.invited_by,
@@ -207,7 +192,7 @@ def invitation_send(
     vos_account: VosAccount | None,
     invited_by,
     role: str = "customer",
-    request: HttpRequest | None = None,
+    base_url: str = "",
 ) -> Invitation:
     """Record an invitation and e-mail its link (valid INVITATION_MAX_AGE_DAYS, used once)."""
     if role not in Role.values:
@@ -220,7 +205,7 @@ def invitation_send(
         vos_account=vos_account if role != Role.STAFF else None,
         invited_by=invited_by if getattr(invited_by, "pk", None) else None,
     )
-    invitation_mail(invitation=invitation, request=request)
+    invitation_mail(invitation=invitation, base_url=base_url)
     invitation.refresh_from_db(fields=["last_sent_at"])
     return invitation
 

@@ -1,31 +1,22 @@
-"""The customer's calls (local CDR store) and phone book (live VOS) pages, under /my/."""
+"""The customer's phone book pages (kept live on the switch), under /my/phonebook/."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
-from urllib.parse import urlencode
-
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.scoping import customer_required, own_account
-from billing.services import Actor
-from portal.templatetags.calls import END_REASONS, HANGUP_SIDES, end_reason
+from telephony.errors import Refused
+from telephony.models import VosAccount
+from telephony.vos import PhoneBookEntry, VosRejected, VosUnavailable
 
-from .forms import CallFilterForm, PhoneBookEntryForm, PhoneBookImportForm
-from .models import SyncState, VosAccount
-from .selectors import calls_for, calls_page, calls_rows, calls_totals, day_bounds
-from .services import (
-    PhoneBookRefused,
-    csv_cell,
+from .phonebook_forms import PhoneBookEntryForm, PhoneBookImportForm
+from .scoping import customer_required, own_account
+from .services.audit import actor_for
+from .services.phonebook import (
     phonebook_csv,
     phonebook_entries,
     phonebook_entry_create,
@@ -35,148 +26,6 @@ from .services import (
     phonebook_import,
     phonebook_limit,
 )
-from .sync import last_synced
-from .vos import PhoneBookEntry, VosRejected, VosUnavailable
-
-CSV_HEADER = (
-    gettext_lazy("Start"),
-    gettext_lazy("Caller"),
-    gettext_lazy("Callee"),
-    gettext_lazy("Duration (s)"),
-    gettext_lazy("Billed (s)"),
-    gettext_lazy("Cost"),
-    gettext_lazy("Hang-up side"),
-    gettext_lazy("End reason"),
-)
-CSV_BATCH = 500
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    from axes.helpers import get_client_ip_address
-
-    return get_client_ip_address(request)
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, ip=client_ip(request))
-
-
-# --- Calls -----------------------------------------------------------------------------------
-
-
-def _call_filter(request: HttpRequest) -> CallFilterForm:
-    data = request.GET.copy()
-    if not data.get("start") and not data.get("end"):
-        today = timezone.localdate().isoformat()
-        data["start"] = data["end"] = today
-    return CallFilterForm(data)
-
-
-def _call_query(form: CallFilterForm) -> dict:
-    """The selector's keyword arguments for a valid filter form."""
-    first, last = form.cleaned_data["start"], form.cleaned_data["end"]
-    start, end = day_bounds(first, last, timezone.get_current_timezone())
-    return {"start": start, "end": end, **form.filters()}
-
-
-def _filter_params(form: CallFilterForm) -> str:
-    data = form.cleaned_data
-    params = {"start": data["start"].isoformat(), "end": data["end"].isoformat()}
-    for key in ("q", "match", "outcome"):
-        if data.get(key) and not (key == "match" and not data.get("q")):
-            params[key] = data[key]
-    return urlencode(params)
-
-
-@customer_required
-@require_GET
-def calls(request: HttpRequest) -> HttpResponse:
-    account = own_account(request.user)
-    form = _call_filter(request)
-    context = {
-        "account": account,
-        "form": form,
-        "calls_synced_at": last_synced(account.server_id, SyncState.Job.CDRS),
-    }
-    if form.is_valid():
-        query = _call_query(form)
-        page = calls_page(
-            calls_for(account, **query),
-            older_than=request.GET.get("older"),
-            newer_than=request.GET.get("newer"),
-        )
-        context.update(
-            page=page,
-            calls=page.calls,
-            totals=calls_totals(account, **query),
-            params=_filter_params(form),
-        )
-    return render(request, "telephony/calls.html", context)
-
-
-class _Echo:
-    """A file-like object whose write() hands the CSV line back (for streaming)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(
-    rows: Iterable[tuple], *, tz, header: list[str], sides: dict, reasons: dict
-) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    # The BOM makes Excel read the file as UTF-8 (Chinese names and notes).
-    yield "\ufeff" + writer.writerow(header)
-    batch: list[str] = []
-    for start, caller, callee, hold, billed, fee, side, reason in rows:
-        batch.append(
-            writer.writerow(
-                [
-                    timezone.localtime(start, tz).strftime("%Y-%m-%d %H:%M:%S"),
-                    csv_cell(caller),
-                    csv_cell(callee),
-                    hold,
-                    billed,
-                    format(fee, "f"),
-                    sides.get(side, side),
-                    reasons.get(reason, reason),
-                ]
-            )
-        )
-        if len(batch) >= CSV_BATCH:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
-
-
-@customer_required
-@require_GET
-def calls_csv(request: HttpRequest) -> HttpResponse:
-    """The current filter as CSV, streamed in constant memory whatever its size."""
-    account = own_account(request.user)
-    form = _call_filter(request)
-    if not form.is_valid():
-        return redirect(f"{reverse('customer:calls')}?{request.GET.urlencode()}")
-    query = _call_query(form)
-    # Labels and the time zone are resolved now: the body is produced after the view returns.
-    lines = _csv_lines(
-        calls_rows(calls_for(account, **query)),
-        tz=timezone.get_current_timezone(),
-        header=[str(h) for h in CSV_HEADER],
-        sides={k: str(v) for k, v in HANGUP_SIDES.items()},
-        reasons={k: end_reason(k) for k in END_REASONS},
-    )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    name = slugify(
-        f"calls-{account.account}-{form.cleaned_data['start']}-{form.cleaned_data['end']}"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-# --- Phone book ------------------------------------------------------------------------------
 
 
 def _unavailable_notice() -> str:
@@ -232,7 +81,7 @@ def phonebook_add(request: HttpRequest) -> HttpResponse:
         form,
         editing=None,
         save=lambda entry: phonebook_entry_create(
-            vos_account=account, entry=entry, actor=actor_of(request)
+            vos_account=account, entry=entry, actor=actor_for(request)
         ),
         done=_("%(number)s was added to your phone book."),
     )
@@ -245,7 +94,7 @@ def _entry_form(request, account, form, *, editing, save, done: str) -> HttpResp
     if request.method == "POST" and form.is_valid():
         try:
             save(form.entry())
-        except PhoneBookRefused as exc:
+        except Refused as exc:
             form.add_error(exc.field, exc.message)
         except VosRejected as exc:
             form.add_error(None, exc.message)
@@ -286,7 +135,7 @@ def phonebook_edit(request: HttpRequest, e164: str) -> HttpResponse:
         form,
         editing=entry,
         save=lambda new: phonebook_entry_update(
-            vos_account=account, e164=entry.e164, entry=new, actor=actor_of(request)
+            vos_account=account, e164=entry.e164, entry=new, actor=actor_for(request)
         ),
         done=_("%(number)s was saved."),
     )
@@ -303,7 +152,7 @@ def phonebook_delete(request: HttpRequest, e164: str) -> HttpResponse:
     error, notice = "", ""
     if request.method == "POST":
         try:
-            phonebook_entry_delete(vos_account=account, e164=entry.e164, actor=actor_of(request))
+            phonebook_entry_delete(vos_account=account, e164=entry.e164, actor=actor_for(request))
         except VosRejected as exc:
             error = exc.message
         except VosUnavailable:
@@ -333,9 +182,9 @@ def phonebook_import_view(request: HttpRequest) -> HttpResponse:
                 vos_account=account,
                 data=form.cleaned_data["file"].read(),
                 overwrite=form.cleaned_data["overwrite"],
-                actor=actor_of(request),
+                actor=actor_for(request),
             )
-        except PhoneBookRefused as exc:
+        except Refused as exc:
             form.add_error(exc.field, exc.message)
         except VosRejected as exc:
             form.add_error(None, exc.message)

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from billing.services import Actor, audit_log
+from telephony.csvsafe import csv_cell
+from telephony.errors import Refused
+from telephony.models import VosAccount
+from telephony.vos import (
+    PhoneBookEntry,
+    VosClient,
+    VosRejected,
+    VosUnavailable,
+    client_for,
+    page_client_for,
+)
 
-from .forms import PhoneBookEntryForm
-from .models import VosAccount
-from .vos import PhoneBookEntry, VosClient, VosRejected, VosUnavailable, page_client_for
+from .audit import Actor, audit_log
 
 # VOS reports "no limit" as the largest Java int.
 UNLIMITED = 2**31 - 1
@@ -27,13 +37,67 @@ IMPORT_COLUMNS = ("e164", "name", "short_numbers", "department", "memo")
 MAX_IMPORT_ROWS = 2000
 
 
-class PhoneBookRefused(Exception):
-    """A change the portal refuses without asking VOS; ``field`` names the form field."""
+E164_MAX = 32
+MAX_IMPORT_BYTES = 1024 * 1024
+E164 = re.compile(r"^(?=.{3,32}$)\+?[0-9]+$")
+SHORT_NUMBER = re.compile(r"^[0-9]{1,16}$")
+SHORT_NUMBER_SPLIT = re.compile(r"[\s,;]+")
+FIELD_LABELS = {
+    "e164": gettext_lazy("Number"),
+    "name": gettext_lazy("Name"),
+    "short_numbers": gettext_lazy("Short numbers"),
+    "department": gettext_lazy("Department"),
+    "memo": gettext_lazy("Note"),
+}
+FIELD_MAX = {"e164": E164_MAX, "name": 64, "short_numbers": 200, "department": 64, "memo": 255}
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+
+class PhoneBookRefused(Refused):
+    """A phone-book change the portal refuses without asking VOS."""
+
+
+class PhoneBookInvalid(Exception):
+    """An entry that breaks the phone book's rules; ``errors``: field -> messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(m for ms in errors.values() for m in ms))
+        self.errors = errors
+
+
+def split_short_numbers(value: str) -> list[str]:
+    return [part for part in SHORT_NUMBER_SPLIT.split(value or "") if part]
+
+
+def phonebook_entry_clean(fields: dict) -> PhoneBookEntry:
+    """An entry from the form's or a CSV row's fields, or PhoneBookInvalid (field -> messages)."""
+    values = {name: str(fields.get(name) or "").strip() for name in FIELD_LABELS}
+    errors: dict[str, list[str]] = {}
+    for name, limit in FIELD_MAX.items():
+        if len(values[name]) > limit:
+            errors.setdefault(name, []).append(
+                _("At most %(limit)d characters.") % {"limit": limit}
+            )
+    if not values["e164"]:
+        errors.setdefault("e164", []).append(_("This field is required."))
+    elif not E164.match(values["e164"]):
+        errors.setdefault("e164", []).append(_("Enter 3 to 32 digits, optionally starting with +."))
+    numbers = split_short_numbers(values["short_numbers"])
+    bad = [n for n in numbers if not SHORT_NUMBER.match(n)]
+    if bad:
+        errors.setdefault("short_numbers", []).append(
+            _("Short numbers are 1 to 16 digits: %(bad)s") % {"bad": ", ".join(bad)}
+        )
+    elif len(set(numbers)) != len(numbers):
+        errors.setdefault("short_numbers", []).append(_("A short number is listed twice."))
+    if errors:
+        raise PhoneBookInvalid(errors)
+    return PhoneBookEntry(
+        e164=values["e164"],
+        name=values["name"],
+        short_e164s=tuple(numbers),
+        department=values["department"],
+        memo=values["memo"],
+    )
 
 
 def phonebook_limit(vos_account: VosAccount) -> int | None:
@@ -51,7 +115,7 @@ def _reader(vos_account: VosAccount) -> VosClient:
 def _writer(vos_account: VosAccount) -> VosClient:
     # Writes are never retried; they get the server's normal timeouts so an answer that is
     # merely slow is not mistaken for a failure.
-    return vos_account.server.client()
+    return client_for(vos_account.server)
 
 
 def _audit(*, vos_account: VosAccount, action: str, outcome: str, actor: Actor, **detail) -> None:
@@ -231,17 +295,14 @@ def phonebook_import(
     result = ImportResult()
     writer = _writer(vos_account)
     for line, row in rows:
-        form = PhoneBookEntryForm(data=row)
-        if not form.is_valid():
+        try:
+            entry = phonebook_entry_clean(row)
+        except PhoneBookInvalid as exc:
             message = "; ".join(
-                f"{form.fields[name].label}: {' '.join(errors)}"
-                if name in form.fields
-                else " ".join(errors)
-                for name, errors in form.errors.items()
+                f"{FIELD_LABELS[name]}: {' '.join(errors)}" for name, errors in exc.errors.items()
             )
             result.errors.append(ImportRowError(line, row.get("e164", ""), message))
             continue
-        entry = form.entry()
         if entry.e164 in seen:
             result.errors.append(
                 ImportRowError(line, entry.e164, _("This number appears earlier in the file."))
@@ -291,16 +352,6 @@ def phonebook_import(
         stopped=result.stopped,
     )
     return result
-
-
-def csv_cell(value) -> str:
-    """Text a spreadsheet shows as text, never runs as a formula ("+8613..." stays as is)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "@", "\t", "\r") or (
-        text[:1] in ("+", "-") and not text[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + text
-    return text
 
 
 def phonebook_csv(entries: list[PhoneBookEntry]) -> str:

@@ -1,0 +1,1 @@
+"""What portal users do: onboarding, the audit log, reseller account actions, the phone book."""

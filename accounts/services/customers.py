@@ -1,0 +1,267 @@
+"""What a reseller does to their customers' VOS accounts besides money: lock, overdraft
+limit, create (CreateCustomer + CreatePhone + a portal invitation). Every action is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from telephony.models import VosAccount
+from telephony.services.mirror import account_apply, account_refresh
+from telephony.vos import (
+    VosClient,
+    VosError,
+    VosNotFound,
+    VosRejected,
+    VosUnavailable,
+    client_for,
+)
+
+from ..models import Role
+from .audit import Actor, audit_log
+from .onboarding import invitation_send
+
+log = logging.getLogger(__name__)
+
+
+def _refresh_mirror(customer: VosAccount) -> None:
+    # After a change the switch is asked with its normal timeouts (not the page's).
+    account_refresh(vos_account=customer, client=client_for(customer.server))
+
+
+def customer_lock_set(*, actor: Actor, customer: VosAccount, locked: bool) -> VosAccount:
+    """Lock or unlock one customer (ModifyCustomer lockType). VosError propagates."""
+    action = "customer.lock" if locked else "customer.unlock"
+    try:
+        client_for(customer.server).modify_customer(
+            account=customer.account, lock_type=1 if locked else 0
+        )
+    except VosError as exc:
+        audit_log(
+            actor=actor,
+            action=action,
+            outcome=_outcome(exc),
+            server=customer.server,
+            account=customer.account,
+            error=exc.message,
+        )
+        raise
+    audit_log(
+        actor=actor, action=action, outcome="ok", server=customer.server, account=customer.account
+    )
+    VosAccount.objects.filter(pk=customer.pk).update(locked=locked)
+    _refresh_mirror(customer)
+    customer.refresh_from_db()
+    return customer
+
+
+def customer_limit_set(*, actor: Actor, customer: VosAccount, limit_money: Decimal) -> VosAccount:
+    """Change one customer's overdraft limit (ModifyCustomer limitMoney)."""
+    previous = customer.limit_money
+    try:
+        client_for(customer.server).modify_customer(
+            account=customer.account, limit_money=limit_money
+        )
+    except VosError as exc:
+        audit_log(
+            actor=actor,
+            action="customer.limit",
+            outcome=_outcome(exc),
+            server=customer.server,
+            account=customer.account,
+            limit_money=limit_money,
+            error=exc.message,
+        )
+        raise
+    audit_log(
+        actor=actor,
+        action="customer.limit",
+        outcome="ok",
+        server=customer.server,
+        account=customer.account,
+        limit_money=limit_money,
+        previous=previous,
+    )
+    VosAccount.objects.filter(pk=customer.pk).update(limit_money=limit_money)
+    _refresh_mirror(customer)
+    customer.refresh_from_db()
+    return customer
+
+
+def _outcome(exc: VosError) -> str:
+    return "rejected" if isinstance(exc, VosRejected) else "vos_unavailable"
+
+
+@dataclass
+class CustomerCreated:
+    account: VosAccount
+    phone_error: str = ""
+    invitation_error: str = ""
+    invited: bool = False
+
+
+def customer_create(
+    *,
+    actor: Actor,
+    agent: VosAccount,
+    account: str,
+    name: str,
+    limit_money: Decimal,
+    e164: str,
+    web_password: str,
+    email: str = "",
+    base_url: str = "",
+) -> CustomerCreated:
+    """A VOS account under the reseller, its phone, and a portal invitation.
+
+    CreateCustomer errors propagate (nothing was created). A phone or invitation that fails
+    after the account exists is reported on the result, not raised: the account stays.
+    """
+    server = agent.server
+    client = client_for(server)
+    _vos_customer_create(
+        actor=actor,
+        client=client,
+        agent=agent,
+        account=account,
+        name=name,
+        limit_money=limit_money,
+        email=email,
+    )
+    audit_log(
+        actor=actor,
+        action="customer.create",
+        outcome="ok",
+        server=server,
+        account=account,
+        name=name,
+        limit_money=limit_money,
+        e164=e164,
+    )
+    read_at = timezone.now()
+    try:
+        fresh = client.get_customer(account)
+        account_apply(server=server, customer=fresh, read_at=read_at)
+    except VosNotFound:
+        pass
+    except VosError as exc:
+        log.warning("reading new customer %s failed: %s", account, exc)
+    vos_account, _created = VosAccount.objects.get_or_create(
+        server=server,
+        account=account,
+        defaults={
+            "name": (name or account)[:64],
+            "agent_account": agent.account,
+            "limit_money": limit_money,
+        },
+    )
+    result = CustomerCreated(account=vos_account)
+    if e164:
+        result.phone_error = _phone_create(
+            actor=actor, client=client, vos_account=vos_account, e164=e164, password=web_password
+        )
+    if email:
+        result.invited, result.invitation_error = _invite(
+            actor=actor, email=email, vos_account=vos_account, base_url=base_url
+        )
+    return result
+
+
+def _vos_customer_create(
+    *,
+    actor: Actor,
+    client: VosClient,
+    agent: VosAccount,
+    account: str,
+    name: str,
+    limit_money: Decimal,
+    email: str,
+) -> None:
+    """CreateCustomer; a lost answer is checked with GetCustomer. VosError if not created."""
+    try:
+        client.create_customer(
+            account=account,
+            name=name or account,
+            agent_account=agent.account,
+            limit_money=limit_money,
+            email=email,
+        )
+    except VosError as exc:
+        if isinstance(exc, VosUnavailable) and _exists_under(client, account, agent):
+            return
+        audit_log(
+            actor=actor,
+            action="customer.create",
+            outcome=_outcome(exc),
+            server=agent.server,
+            account=account,
+            error=exc.message,
+        )
+        raise
+
+
+def _exists_under(client: VosClient, account: str, agent: VosAccount) -> bool:
+    """Whether ``account`` exists under ``agent`` (asked after a lost CreateCustomer answer)."""
+    try:
+        existing = client.get_customer(account)
+    except VosError:
+        return False
+    return existing.agent_account == agent.account
+
+
+def _phone_create(
+    *, actor: Actor, client: VosClient, vos_account: VosAccount, e164: str, password: str
+) -> str:
+    """CreatePhone for a new customer; returns VOS's error text, "" when created."""
+    audit = {"actor": actor, "action": "phone.create", "server": vos_account.server}
+    try:
+        client.create_phone(e164=e164, account=vos_account.account, customer_password=password)
+    except VosError as exc:
+        audit_log(
+            **audit,
+            outcome=_outcome(exc),
+            account=vos_account.account,
+            e164=e164,
+            error=exc.message,
+        )
+        return exc.message
+    audit_log(**audit, outcome="ok", account=vos_account.account, e164=e164)
+    return ""
+
+
+def _invite(
+    *, actor: Actor, email: str, vos_account: VosAccount, base_url: str = ""
+) -> tuple[bool, str]:
+    """Send a portal login invitation (onboarding.invitation_send)."""
+    try:
+        invitation_send(
+            email=email,
+            vos_account=vos_account,
+            invited_by=actor.user,
+            role=Role.CUSTOMER,
+            base_url=base_url,
+        )
+    except Exception as exc:  # the account exists: report, don't undo it
+        log.exception("invitation to %s failed", email)
+        audit_log(
+            actor=actor,
+            action="invitation.send",
+            outcome="error",
+            server=vos_account.server,
+            account=vos_account.account,
+            email=email,
+        )
+        return False, str(exc)
+    audit_log(
+        actor=actor,
+        action="invitation.send",
+        outcome="ok",
+        server=vos_account.server,
+        account=vos_account.account,
+        email=email,
+    )
+    return True, ""

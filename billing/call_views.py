@@ -1,0 +1,157 @@
+"""The customer's call history (local CDR store) and its CSV export, under /my/calls/."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from accounts.scoping import customer_required, own_account
+from telephony.csvsafe import csv_cell
+from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
+from telephony.models import SyncState
+from telephony.selectors import (
+    calls_for,
+    calls_page,
+    calls_rows,
+    calls_totals,
+    day_bounds,
+    last_synced,
+)
+
+from .customer_forms import CallFilterForm
+
+CSV_HEADER = (
+    gettext_lazy("Start"),
+    gettext_lazy("Caller"),
+    gettext_lazy("Callee"),
+    gettext_lazy("Duration (s)"),
+    gettext_lazy("Billed (s)"),
+    gettext_lazy("Cost"),
+    gettext_lazy("Hang-up side"),
+    gettext_lazy("End reason"),
+)
+CSV_BATCH = 500
+
+
+def _call_filter(request: HttpRequest) -> CallFilterForm:
+    data = request.GET.copy()
+    if not data.get("start") and not data.get("end"):
+        today = timezone.localdate().isoformat()
+        data["start"] = data["end"] = today
+    return CallFilterForm(data)
+
+
+def _call_query(form: CallFilterForm) -> dict:
+    """The selector's keyword arguments for a valid filter form."""
+    first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+    start, end = day_bounds(first, last, timezone.get_current_timezone())
+    return {"start": start, "end": end, **form.filters()}
+
+
+def _filter_params(form: CallFilterForm) -> str:
+    data = form.cleaned_data
+    params = {"start": data["start"].isoformat(), "end": data["end"].isoformat()}
+    for key in ("q", "match", "outcome"):
+        if data.get(key) and not (key == "match" and not data.get("q")):
+            params[key] = data[key]
+    return urlencode(params)
+
+
+@customer_required
+@require_GET
+def calls(request: HttpRequest) -> HttpResponse:
+    account = own_account(request.user)
+    form = _call_filter(request)
+    context = {
+        "account": account,
+        "form": form,
+        "calls_synced_at": last_synced(account.server_id, SyncState.Job.CDRS),
+    }
+    if form.is_valid():
+        query = _call_query(form)
+        page = calls_page(
+            calls_for(account, **query),
+            older_than=request.GET.get("older"),
+            newer_than=request.GET.get("newer"),
+        )
+        context.update(
+            page=page,
+            calls=page.calls,
+            totals=calls_totals(account, **query),
+            params=_filter_params(form),
+        )
+    return render(request, "telephony/calls.html", context)
+
+
+class _Echo:
+    """A file-like object whose write() hands the CSV line back (for streaming)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(
+    rows: Iterable[tuple], *, tz, header: list[str], sides: dict, reasons: dict
+) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    # The BOM makes Excel read the file as UTF-8 (Chinese names and notes).
+    yield "\ufeff" + writer.writerow(header)
+    batch: list[str] = []
+    for start, caller, callee, hold, billed, fee, side, reason in rows:
+        batch.append(
+            writer.writerow(
+                [
+                    timezone.localtime(start, tz).strftime("%Y-%m-%d %H:%M:%S"),
+                    csv_cell(caller),
+                    csv_cell(callee),
+                    hold,
+                    billed,
+                    format(fee, "f"),
+                    sides.get(side, side),
+                    reasons.get(reason, reason),
+                ]
+            )
+        )
+        if len(batch) >= CSV_BATCH:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+@customer_required
+@require_GET
+def calls_csv(request: HttpRequest) -> HttpResponse:
+    """The current filter as CSV, streamed in constant memory whatever its size."""
+    account = own_account(request.user)
+    form = _call_filter(request)
+    if not form.is_valid():
+        return redirect(f"{reverse('customer:calls')}?{request.GET.urlencode()}")
+    query = _call_query(form)
+    # Labels and the time zone are resolved now: the body is produced after the view returns.
+    lines = _csv_lines(
+        calls_rows(calls_for(account, **query)),
+        tz=timezone.get_current_timezone(),
+        header=[str(h) for h in CSV_HEADER],
+        sides={k: str(v) for k, v in HANGUP_SIDES.items()},
+        reasons={k: end_reason(k) for k in END_REASONS},
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    name = slugify(
+        f"calls-{account.account}-{form.cleaned_data['start']}-{form.cleaned_data['end']}"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Phone book ------------------------------------------------------------------------------

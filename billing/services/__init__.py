@@ -1,0 +1,1 @@
+"""Money: the ledger, top-ups, transfers, reconciliation, pay-history mirrors, e-mails."""

@@ -1,0 +1,1 @@
+"""Keeping the local mirror of VOS in step: accounts, balances, call records, jobs."""
