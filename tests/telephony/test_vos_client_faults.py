@@ -116,10 +116,22 @@ def test_a_malformed_answer_is_named_and_logged(client, caplog):
 
 
 @responses.activate
-def test_wrong_types_inside_records_are_malformed(client):
+def test_wrong_types_inside_the_one_record_asked_for_are_malformed(client):
     answer("GetCustomer", {"retCode": 0, "infoCustomers": [{"account": "1", "money": "lots"}]})
     with pytest.raises(VosMalformed, match="money"):
-        client.get_customers(["1"])
+        client.get_customer("1")
+
+
+@responses.activate
+def test_a_record_with_wrong_types_in_a_batch_is_skipped_logged_and_counted(client, caplog):
+    records = [{"account": "1", "money": "lots"}, {"account": "2", "money": 2.5}]
+    answer("GetCustomer", {"retCode": 0, "infoCustomers": records})
+    (customer,) = client.get_customers(["1", "2"])
+    assert customer.account == "2"
+    assert client.stats.skipped == {"GetCustomer": 1}
+    (line,) = [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert line.levelname == "WARNING" and "GetCustomer" in line.getMessage()
+    assert "of 1:" in line.getMessage() and "money" in line.getMessage()
 
 
 @responses.activate
