@@ -1,4 +1,5 @@
-"""What follows a settled ledger row: the customer's receipt, queued after the commit."""
+"""What follows a ledger row's move: the customer's receipt, and the background confirmation
+of a Pay whose answer was lost or not waited for; both queued after the commit."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.dispatch import receiver
 
 from .models import LedgerEntry
 from .signals import ledger_entry_settled
-from .tasks import receipt_email
+from .tasks import movement_confirm, receipt_email
 
 
 @receiver(ledger_entry_settled, dispatch_uid="billing.receipt")
@@ -15,3 +16,10 @@ def _queue_receipt(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> No
     if entry.state == LedgerEntry.State.APPLIED and entry.customer_facing:
         entry_id = entry.pk
         transaction.on_commit(lambda: receipt_email.delay(entry_id))
+
+
+@receiver(ledger_entry_settled, dispatch_uid="billing.confirm")
+def _queue_confirmation(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> None:
+    if entry.state == LedgerEntry.State.UNKNOWN:
+        root_id = entry.parent_id or entry.pk
+        transaction.on_commit(lambda: movement_confirm.apply_async((root_id,), countdown=2))

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 import socket
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +25,7 @@ from django.views.decorators.http import require_POST
 from .models import VosAccount, VosServer
 from .net import client_ip
 from .services.mirror import balance_apply, phone_online_apply
-from .vos import VosMalformed, from_millis, to_money, to_str
+from .vos import MalformedRecord, VosMalformed, decode_object, from_millis, to_money, to_str
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +82,10 @@ def ip_allowed(server: VosServer, address: str) -> bool:
 
 
 def _money_change(server: VosServer, body: dict[str, Any], received_at: datetime):
-    account = to_str(body.get("account")).strip()
-    if not account or "money" not in body:
+    account = to_str(body.get("account"), field_name="account").strip()
+    if not account or body.get("money") in (None, ""):
         raise BadPush("account and money are required")
-    try:
-        money = to_money(body["money"], interface="CustomerMoneyChange")
-    except VosMalformed as exc:
-        raise BadPush(exc.message) from exc
+    money = to_money(body["money"], interface="CustomerMoneyChange")
     if not balance_apply(server=server, account=account, money=money, read_at=received_at):
         if not VosAccount.objects.filter(server=server, account=account).exists():
             log.info("push: CustomerMoneyChange for unknown account %s on %s", account, server.name)
@@ -100,22 +95,19 @@ def _money_change(server: VosServer, body: dict[str, Any], received_at: datetime
 
 
 def _phone_online(server: VosServer, body: dict[str, Any], received_at: datetime):
-    e164 = to_str(body.get("e164")).strip()
+    e164 = to_str(body.get("e164"), field_name="e164").strip()
     online = body.get("online")
     if isinstance(online, str) and online.lower() in ("true", "false"):
         online = online.lower() == "true"
     if not e164 or len(e164) > 64 or not isinstance(online, bool):
         raise BadPush("e164 and online are required")
-    try:
-        event_at = from_millis(body.get("eventTime"), interface="PhoneOnline") or received_at
-    except VosMalformed as exc:
-        raise BadPush(exc.message) from exc
+    event_at = from_millis(body.get("eventTime"), interface="PhoneOnline") or received_at
     phone_online_apply(
         server=server,
         e164=e164,
         online=online,
         event_at=event_at,
-        remote_ip=to_str(body.get("remoteIp")),
+        remote_ip=to_str(body.get("remoteIp"), field_name="remoteIp", cut=True),
     )
     return None
 
@@ -154,12 +146,12 @@ def receive(request: HttpRequest, secret: str, interface: str) -> HttpResponse:
         log.warning("push: unsupported interface %r from %s", interface, server.name)
         return _answer(UNSUPPORTED)
     # VOS sends JSON as text/html: read the raw body, whatever the content type says.
+    # The same decoding as the client's answers (telephony.vos.wire): an object, no NaN, not
+    # nested deeper than a few levels; every garbled value is a VosMalformed, answered -10124.
     try:
-        body = json.loads(request.body.decode("utf-8"), parse_float=Decimal)
-        if not isinstance(body, dict):
-            raise BadPush("body is not a JSON object")
+        body = decode_object(request.body, interface, error=MalformedRecord)
         error = handler(server, body, received_at)
-    except (UnicodeDecodeError, ValueError, BadPush) as exc:
+    except (VosMalformed, BadPush) as exc:
         log.warning(
             "push: bad %s from %s: %s (%r)", interface, server.name, exc, request.body[:200]
         )

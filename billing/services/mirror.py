@@ -16,7 +16,7 @@ from django.utils import timezone
 from telephony.models import SyncState, VosAccount, VosServer
 from telephony.selectors import known_accounts, server_today, server_tz
 from telephony.services.jobs import cursor_date, cursor_time
-from telephony.vos import PayHistoryRecord, VosClient, VosIntervalTooLong, chunked, client_for
+from telephony.vos import PayHistoryRecord, VosClient, chunked, client_for
 
 from ..models import Consumption, FeeReport, PayRecord
 
@@ -169,7 +169,9 @@ def fee_reports_sync(
         tz = server_tz(server)
         for batch in chunked(known_accounts(server), REPORT_ACCOUNTS_PER_CALL):
             by_day: dict[date, dict[str, Any]] = {}
-            for begin, end, report in _fee_report_windows(client, batch, first, yesterday):
+            for begin, end, report in client.fee_report_windows(
+                accounts=batch, first=first, last=yesterday
+            ):
                 for row in report:
                     if row.begin is not None:
                         day = row.begin.astimezone(tz).date()
@@ -192,22 +194,6 @@ def payments_job(*, server: VosServer, client: VosClient, state: SyncState) -> i
 
 def reports_job(*, server: VosServer, client: VosClient, state: SyncState) -> int:
     return fee_reports_sync(server=server, client=client, state=state)
-
-
-def _fee_report_windows(
-    client: VosClient, accounts: list[str], first: date, last: date
-) -> Iterator[tuple[date, date, list]]:
-    """GetReportCustomerFee over first..last, split in halves while VOS says -10033."""
-    pending = [(first, last)]
-    while pending:
-        begin, end = pending.pop(0)
-        try:
-            yield begin, end, client.get_fee_report(accounts=accounts, begin=begin, end=end)
-        except VosIntervalTooLong:
-            if begin == end:
-                raise
-            middle = begin + timedelta(days=(end - begin).days // 2)
-            pending[:0] = [(begin, middle), (middle + timedelta(days=1), end)]
 
 
 def _fee_reports_upsert(*, server: VosServer, day: date, reports: Iterable) -> int:

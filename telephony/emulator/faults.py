@@ -14,6 +14,7 @@ class Faults:
     drop_rate: float = 0.0  # the connection closes unanswered before anything is done
     garbage_rate: float = 0.0  # HTTP 200 with a body that is not JSON
     cdr_max_days: int = 31  # GetCdr windows longer than this answer -10033
+    report_max_days: int = 3660  # GetReportCustomerFee windows longer than this: -10033
     pay_history_memo: bool = True  # False: GetPayHistory without memo, like 2.1.7 builds
     strict_unknown: bool = False  # GetCustomer: any unknown account fails the whole call
     cdr_flow_no: bool = True  # False: CDRs without flowNo, like 2.1.7 builds

@@ -460,6 +460,8 @@ def get_report_customer_fee(state: EmulatorState, faults: Faults, body: Body) ->
         raise ApiError(INPUT_ERROR)
     if end < begin:
         return {"infoReportCustomerFees": []}
+    if (end - begin).days + 1 > faults.report_max_days:
+        raise ApiError(INTERVAL_TOO_LONG)
     bounds = [day_start_ms(day, state.tz) for day in _buckets(begin, end, period)]
     rows = []
     for account in _unique(accounts):

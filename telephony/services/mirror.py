@@ -17,7 +17,14 @@ from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from ..models import Phone, VosAccount, VosServer
-from ..vos import Customer, CustomerAnswer, VosClient, VosError, page_client_for
+from ..vos import (
+    Customer,
+    CustomerAnswer,
+    MalformedRecord,
+    VosClient,
+    VosError,
+    page_client_for,
+)
 from .account_sql import AccountSql
 
 log = logging.getLogger(__name__)
@@ -101,7 +108,10 @@ def accounts_apply(
         digest = answer.digest
         if pk is not None and stored_digest == digest:
             continue
-        fields = customer_fields(answer.decode())
+        try:
+            fields = customer_fields(answer.decode())
+        except MalformedRecord:
+            continue  # logged by decode(); the rest of the batch is stored
         if pk is None:
             new.append(
                 VosAccount(

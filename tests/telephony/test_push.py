@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from telephony import vos
 from telephony.models import Phone, VosAccount
@@ -103,6 +105,21 @@ def test_a_money_change_for_an_unknown_account_is_answered_not_found(client, ser
         {"money": 3},
         {"account": "1001", "money": "lots"},
         {"account": "", "money": 1},
+        {"account": "1001", "money": None},
+        {"account": "1001", "money": True},
+        {"account": "1001", "money": 1e30},
+        {"account": "1001", "money": "1234567890123456789"},
+        {"account": {"a": 1}, "money": 1},
+        {"account": ["1001"], "money": 1},
+        '{"account":"1001","money":NaN}',
+        '{"account":"1001","money":Infinity}',
+        '{"account":"1001","money":-Infinity}',
+        '{"account":"1001","money":1,"x":' + "[" * 10_000 + "]" * 10_000 + "}",
+        "[" * 10_000 + "]" * 10_000,
+        '{"a":' * 10_000 + "1" + "}" * 10_000,
+        '{"account":"' + "1" * 128 * 1024 + '","money":1}',
+        "null",
+        '"1001"',
     ],
 )
 def test_bad_input_gets_a_non_zero_ret_code_not_a_500(client, server, account, body):
@@ -230,3 +247,63 @@ def test_the_receiver_takes_a_push_from_the_emulator_host(client, vos_server, vo
 
     assert response.json() == {"retCode": 0}
     assert VosAccount.objects.get(server=vos_server, account="1002").balance == Decimal("1.25")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"e164": "8613800000001", "online": True, "eventTime": 10**20},
+        {"e164": "8613800000001", "online": True, "eventTime": -1},
+        {"e164": "8613800000001", "online": True, "eventTime": "soon"},
+        {"e164": {"n": 1}, "online": True},
+        {"e164": "8613800000001", "online": True, "remoteIp": ["10.0.0.1"]},
+        '{"e164":"8613800000001","online":true,"eventTime":NaN}',
+    ],
+)
+def test_a_garbled_phone_online_is_bad_input(client, server, body):
+    response = push(client, server, "PhoneOnline", body)
+    assert response.status_code == 200
+    assert response.json()["retCode"] == -10124
+    assert not Phone.objects.exists()
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=30),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+PUSH_FIELDS = ["account", "money", "e164", "online", "eventTime", "remoteIp"]
+
+
+@pytest.mark.parametrize("interface", ["CustomerMoneyChange", "PhoneOnline"])
+def test_any_json_in_any_field_of_a_push_is_answered_never_a_500(client, server, interface):
+    VosAccountFactory(server=server, account="1001", balance=Decimal("10"))
+
+    @settings(
+        max_examples=200,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        st.one_of(
+            JSON_VALUES,
+            st.dictionaries(st.sampled_from(PUSH_FIELDS), JSON_VALUES).map(
+                lambda fields: {"account": "1001", "e164": "861", "online": True} | fields
+            ),
+        )
+    )
+    def check(body):
+        response = push(client, server, interface, json.dumps(body))  # NaN → NaN literal
+        assert response.status_code == 200
+        assert response.json()["retCode"] in (0, -10124, -10007)
+
+    check()

@@ -235,3 +235,39 @@ def test_customer_batches_split_a_batch_a_strict_server_refuses(vos_client, vos_
         ["1001", "1002"],
         ["2001"],
     ]
+
+
+def test_fee_report_windows_halve_while_the_switch_says_the_interval_is_too_long(
+    vos_client, vos_emulator
+):
+    vos_emulator.faults.report_max_days = 3
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=9)
+
+    windows = list(vos_client.fee_report_windows(accounts=["1001"], first=first, last=today))
+
+    spans = [((begin - first).days, (end - first).days) for begin, end, _ in windows]
+    assert spans == [(0, 2), (3, 4), (5, 7), (8, 9)]  # 10 → 5+5 → 3+2, 3+2
+    assert vos_emulator.calls["GetReportCustomerFee"] == 3 + len(windows)
+    vos_emulator.faults.report_max_days = 31
+    reference = vos_client.get_fee_report(accounts=["1001"], begin=first, end=today)
+    rows = [row for _, _, report in windows for row in report]
+    assert sorted((r.begin, r.total_fee) for r in rows) == sorted(
+        (r.begin, r.total_fee) for r in reference
+    )
+
+
+def test_fee_report_windows_raise_when_one_day_is_refused(vos_client, vos_emulator):
+    vos_emulator.faults.report_max_days = 0
+    today = datetime.now(UTC).date()
+    with pytest.raises(VosIntervalTooLong):
+        list(vos_client.fee_report_windows(accounts=["1001"], first=today, last=today))
+
+
+def test_fee_report_windows_ask_once_when_the_switch_allows_the_interval(vos_client, vos_emulator):
+    today = datetime.now(UTC).date()
+    (window,) = vos_client.fee_report_windows(
+        accounts=["1001"], first=today - timedelta(days=6), last=today
+    )
+    assert window[:2] == (today - timedelta(days=6), today)
+    assert vos_emulator.calls["GetReportCustomerFee"] == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +24,7 @@ from telephony.vos import (
 )
 
 ROOT = "http://vos.test:8080/external/server"
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -116,10 +117,22 @@ def test_a_malformed_answer_is_named_and_logged(client, caplog):
 
 
 @responses.activate
-def test_wrong_types_inside_records_are_malformed(client):
+def test_wrong_types_inside_the_one_record_asked_for_are_malformed(client):
     answer("GetCustomer", {"retCode": 0, "infoCustomers": [{"account": "1", "money": "lots"}]})
     with pytest.raises(VosMalformed, match="money"):
-        client.get_customers(["1"])
+        client.get_customer("1")
+
+
+@responses.activate
+def test_a_record_with_wrong_types_in_a_batch_is_skipped_logged_and_counted(client, caplog):
+    records = [{"account": "1", "money": "lots"}, {"account": "2", "money": 2.5}]
+    answer("GetCustomer", {"retCode": 0, "infoCustomers": records})
+    (customer,) = client.get_customers(["1", "2"])
+    assert customer.account == "2"
+    assert client.stats.skipped == {"GetCustomer": 1}
+    (line,) = [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert line.levelname == "WARNING" and "GetCustomer" in line.getMessage()
+    assert "of 1:" in line.getMessage() and "money" in line.getMessage()
 
 
 @responses.activate
@@ -275,3 +288,183 @@ def test_customer_batches_ask_again_after_a_garbled_answer(client):
     assert sorted(asked) == [["a"], ["a"], ["b"]]
     assert [[c.account for c in answers] for _, answers in batches] == [["a"], ["b"]]
     assert batches[0][1][0].decode().money == Decimal("2.5000")
+
+
+def _refusing_longer_than(limit: int, windows: list, key: str):
+    def reply(request):
+        body = json.loads(request.body)
+        first, last = (
+            date(int(d[:4]), int(d[4:6]), int(d[6:])) for d in (body["beginTime"], body["endTime"])
+        )
+        windows.append((first, last))
+        if (last - first).days + 1 > limit:
+            return 200, {}, json.dumps({"retCode": -10033, "exception": "Over the limitation"})
+        return 200, {}, json.dumps({"retCode": 0, key: []})
+
+    return reply
+
+
+@responses.activate
+@pytest.mark.parametrize("limit, days", [(1, 8), (2, 7), (3, 10), (4, 31), (6, 13), (31, 31)])
+def test_fee_report_windows_ask_what_the_sync_asked_before(client, limit, days):
+    def _fee_report_windows(client, accounts, first, last):
+        """The fee-report sync's own halving before it moved into the client (kept verbatim)."""
+        pending = [(first, last)]
+        while pending:
+            begin, end = pending.pop(0)
+            try:
+                yield begin, end, client.get_fee_report(accounts=accounts, begin=begin, end=end)
+            except VosIntervalTooLong:
+                if begin == end:
+                    raise
+                middle = begin + timedelta(days=(end - begin).days // 2)
+                pending[:0] = [(begin, middle), (middle + timedelta(days=1), end)]
+
+    asked_now: list = []
+    asked_before: list = []
+    first = date(2026, 11, 1)
+    last = date.fromordinal(first.toordinal() + days - 1)
+    url = f"{ROOT}/GetReportCustomerFee"
+    reply = _refusing_longer_than(limit, asked_now, "infoReportCustomerFees")
+    responses.add_callback(responses.POST, url, callback=reply)
+    now = [w[:2] for w in client.fee_report_windows(accounts=["1"], first=first, last=last)]
+    responses.reset()
+    reply = _refusing_longer_than(limit, asked_before, "infoReportCustomerFees")
+    responses.add_callback(responses.POST, url, callback=reply)
+    before = [w[:2] for w in _fee_report_windows(client, ["1"], first, last)]
+    assert now == before
+    assert asked_now == asked_before
+
+
+# --- the envelope fails the call, a record is skipped -----------------------------------------
+
+LIST_CALLS = {
+    "GetCustomer": ("infoCustomers", lambda c: c.get_customers(["1", "2"])),
+    "GetAllCustomers": ("infoCustomerBriefs", lambda c: c.get_all_customer_briefs()),
+    "GetCdr": (
+        "infoCdrs",
+        lambda c: c.get_cdrs(accounts=["1"], begin=date(2026, 1, 1), end=date(2026, 1, 1)),
+    ),
+    "GetPayHistory": (
+        "infoPayHistorys",
+        lambda c: c.get_pay_history(account="1", begin=AT, end=AT),
+    ),
+    "GetConsumption": (
+        "infoConsumptions",
+        lambda c: c.get_consumption(account="1", begin=AT, end=AT),
+    ),
+    "GetReportCustomerFee": (
+        "infoReportCustomerFees",
+        lambda c: c.get_fee_report(accounts=["1"], begin=date(2026, 1, 1), end=date(2026, 1, 1)),
+    ),
+    "GetPhone": ("infoPhones", lambda c: c.get_phones(accounts=["1"])),
+    "GetCustomerPhoneBook": ("infoCustomerPhoneBooks", lambda c: c.get_phone_book(account="1")),
+}
+JAN_2026 = 1767225600000
+GOOD = {
+    "GetCustomer": {"account": "2", "money": 1.5},
+    "GetAllCustomers": {"account": "2", "money": 1.5},
+    "GetCdr": {"account": "2", "start": JAN_2026, "fee": 0.1, "holdTime": 3},
+    "GetPayHistory": {"account": "2", "fee": 5, "payTime": JAN_2026},
+    "GetConsumption": {"account": "2", "money": -1, "time": JAN_2026},
+    "GetReportCustomerFee": {"account": "2", "cdrCount": 3, "totalFee": 1.2},
+    "GetPhone": {"e164": "8613800000002", "account": "2"},
+    "GetCustomerPhoneBook": {"e164": "8613800000002", "name": "Li"},
+}
+BAD_RECORDS = [
+    None,
+    [],
+    "1",
+    7,
+    {"account": "1", "e164": "8613800000001"},  # start/payTime/time missing where needed
+    {"account": "1", "e164": "1", "start": -5, "payTime": -5, "time": -5, "money": "lots"},
+    {"account": {"a": 1}, "e164": ["1"], "fee": True, "money": True, "lockType": True},
+    {"account": "1", "e164": "1", "fee": 1e30, "money": 1e30, "totalFee": 1e30, "time": 10**20},
+]
+
+
+@responses.activate
+@pytest.mark.parametrize("interface", sorted(LIST_CALLS))
+@pytest.mark.parametrize("bad", BAD_RECORDS, ids=range(len(BAD_RECORDS)))
+def test_a_list_answer_keeps_its_good_records_and_skips_a_bad_one(client, interface, bad, caplog):
+    key, ask = LIST_CALLS[interface]
+    if interface in ("GetCdr", "GetPayHistory", "GetConsumption") and isinstance(bad, dict):
+        bad = {k: v for k, v in bad.items() if k not in ("start", "payTime", "time")} | {
+            "start": -5,
+            "payTime": -5,
+            "time": -5,
+        }
+    if interface == "GetReportCustomerFee" and isinstance(bad, dict):
+        bad = bad | {"cdrCount": -1}
+    if interface in ("GetPhone", "GetCustomerPhoneBook") and isinstance(bad, dict):
+        bad = bad | {"e164": {"no": 1}}
+    if interface == "GetCustomer" and isinstance(bad, dict):
+        bad = bad | {"money": "lots"}
+    if interface == "GetAllCustomers" and isinstance(bad, dict):
+        bad = bad | {"money": True}
+    answer(interface, {"retCode": 0, key: [bad, GOOD[interface]]})
+
+    found = ask(client)
+
+    assert len(found) == 1
+    assert client.stats.skipped == {interface: 1}
+    skipped = [r for r in caplog.records if "skipped a malformed record" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].levelname == "WARNING"
+    assert interface in skipped[0].getMessage()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@responses.activate
+@pytest.mark.parametrize("interface", sorted(LIST_CALLS))
+@pytest.mark.parametrize("envelope", [None, {"account": "1"}, "[]", 5])
+def test_a_list_key_that_is_not_a_list_fails_the_whole_call(client, interface, envelope):
+    key, ask = LIST_CALLS[interface]
+    answer(interface, {"retCode": 0, key: envelope})
+    with pytest.raises(VosMalformed, match=f"{key} is not a list"):
+        ask(client)
+
+
+@responses.activate
+def test_all_customers_without_a_list_is_malformed_not_empty(client):
+    answer("GetAllCustomers", {"retCode": 0})
+    with pytest.raises(VosMalformed, match="accounts"):
+        client.get_all_customers()
+
+
+@responses.activate
+def test_all_customers_skips_an_account_that_is_not_a_string(client):
+    answer("GetAllCustomers", {"retCode": 0, "accounts": ["1", {"a": 1}, None, "", 2]})
+    assert client.get_all_customers() == ["1", "2"]
+    assert client.stats.skipped == {"GetAllCustomers": 1}
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "info",
+    [
+        {"account": "1", "money": 1e30},
+        {"account": "1", "money": "NaN"},
+        {"account": ["1"], "money": 5},
+        {"account": "1", "money": 5, "validTime": 10**20},
+    ],
+)
+def test_a_pay_answered_with_a_garbled_info_pay_is_outcome_unknown(client, info):
+    answer("Pay", {"retCode": 0, "infoPay": info})
+    with pytest.raises(PayOutcomeUnknown):
+        client.pay(account="1", amount=Decimal("5"))
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"retCode":0,"infoCustomers":[{"account":"1","money":NaN}]}',
+        '{"retCode":0,"infoCustomers":[{"account":"1","money":Infinity}]}',
+        '{"retCode":0,"infoCustomers":' + "[" * 10_000 + "]" * 10_000 + "}",
+        '{"retCode":0,"infoCustomers":[{"account":"1","money":1234567890123456789}]}',
+    ],
+)
+def test_hostile_answers_are_malformed_never_another_error(client, body):
+    answer("GetCustomer", body)
+    with pytest.raises(VosMalformed):
+        client.get_customer("1")
