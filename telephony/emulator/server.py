@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import Faults
-from .interfaces import INTERFACES, handle
-from .state import EmulatorState
+from .interfaces import INTERFACES, PAYMENTS, handle
+from .seed import EmulatorState
 from .wire import dumps, parse_body
 
 logger = logging.getLogger(__name__)
@@ -284,7 +284,7 @@ class EmulatorServer:
             return Reply(200)
         if changed:
             self.state_changed()
-        if name == "Pay" and self.roll(faults.drop_after_pay_rate):
+        if name in PAYMENTS and self.roll(faults.drop_after_pay_rate):
             return None
         return Reply(200, text.encode())
 
