@@ -82,7 +82,17 @@ def _key(name: str) -> str:
     return encoded
 
 
+class _JsonNull:
+    """A value that prints as ``null`` (None fields are left out instead)."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+JSON_NULL = _JsonNull()
+
 _SCALARS: dict[type, Callable[[Any], str]] = {
+    _JsonNull: lambda value: "null",
     str: encode_basestring,
     int: int.__repr__,
     bool: lambda value: "true" if value else "false",
