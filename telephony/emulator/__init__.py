@@ -7,7 +7,7 @@ See docs/EMULATOR.md.
 from __future__ import annotations
 
 from .faults import Faults
+from .seed import EmulatorState
 from .server import EmulatorServer
-from .state import EmulatorState
 
 __all__ = ["EmulatorServer", "EmulatorState", "Faults"]

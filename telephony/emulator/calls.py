@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from .state import SwitchState
 from .wire import day_start_ms
-
-if TYPE_CHECKING:
-    from .state import EmulatorState
 
 ZERO = Decimal("0")
 _FOUR_PLACES = Decimal("0.0001")
@@ -150,11 +148,11 @@ def _crc(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def _phone_ip(e164: str) -> str:
+def phone_ip(e164: str) -> str:
     return f"203.0.113.{_crc(e164) % 250 + 2}"
 
 
-def _phone_device(e164: str) -> str:
+def phone_device(e164: str) -> str:
     return _DEVICES[_crc(e164) % len(_DEVICES)]
 
 
@@ -174,16 +172,16 @@ def cdr_record(
     return {
         "callerE164": caller,
         "callerAccessE164": caller,
-        "callerProductId": _phone_device(caller),
+        "callerProductId": phone_device(caller),
         "callerToGatewayE164": "" if on_net else caller,
         "callerGateway": "",
-        "callerip": _phone_ip(caller),
+        "callerip": phone_ip(caller),
         "calleeE164": plan.callee,
         "calleeAccessE164": plan.callee,
-        "calleeProductId": _phone_device(plan.callee) if on_net else "",
+        "calleeProductId": phone_device(plan.callee) if on_net else "",
         "calleeToGatewayE164": "" if on_net else tech_prefix + plan.callee,
         "calleeGateway": dest.gateway,
-        "calleeip": _phone_ip(plan.callee) if on_net else gateway_ip,
+        "calleeip": phone_ip(plan.callee) if on_net else gateway_ip,
         "start": plan.start,
         "stop": plan.start + (plan.ring + plan.hold) * 1000,
         "holdTime": plan.hold,
@@ -210,7 +208,7 @@ def cdr_record(
     }
 
 
-def agent_name_of(state: EmulatorState, customer: dict[str, Any]) -> str:
+def agent_name_of(state: SwitchState, customer: dict[str, Any]) -> str:
     agent = state.customers.get(customer["agentAccount"])
     return agent["name"] if agent else ""
 
@@ -249,6 +247,15 @@ class SyntheticCdrs:
             self._cache[key] = plans
         return plans
 
+    def copy(self) -> SyntheticCdrs:
+        return SyntheticCdrs(**self.to_dict())
+
+    def fees_between(
+        self, account: str, begin_ms: int, end_ms: int, now_ms: int, tz: ZoneInfo
+    ) -> Decimal:
+        plans = self.plans_between(account, begin_ms, end_ms, now_ms, tz)
+        return sum((p.fee for p in plans), ZERO)
+
     def plans_between(
         self, account: str, begin_ms: int, end_ms: int, now_ms: int, tz: ZoneInfo
     ) -> list[CallPlan]:
@@ -266,7 +273,7 @@ class SyntheticCdrs:
 
     def records(
         self,
-        state: EmulatorState,
+        state: SwitchState,
         account: str,
         begin_ms: int,
         end_ms: int,
@@ -294,7 +301,7 @@ def _local_day(ms: int, tz: ZoneInfo) -> date:
     return datetime.fromtimestamp(ms / 1000, tz).date()
 
 
-def simulate_call(state: EmulatorState, rng: random.Random) -> dict[str, Any] | None:
+def simulate_call(state: SwitchState, rng: random.Random) -> dict[str, Any] | None:
     """A call that has just ended, by a random customer able to call (--traffic).
 
     Able: has a phone, is not locked, and has money left within its overdraft limit.

@@ -2,6 +2,9 @@
 
 Both are deterministic: fixed random seeds, and every time relative to ``now``. The demo's
 accounts, phones and passwords are listed in docs/EMULATOR.md ("Demo data").
+
+:class:`EmulatorState` is the state the package exports: the plain SwitchState plus the
+ways to build one (empty, demo, scale, a seed spec) and to load generated CDRs.
 """
 
 from __future__ import annotations
@@ -9,87 +12,106 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from .calls import DESTINATIONS, Destination, SyntheticCdrs, cdr_record, plan_call, plan_day
-from .state import (
+from .demo_data import (
+    DEMO_AGENTS,
+    DEMO_CUSTOMERS,
+    DEMO_PHONE_BOOK,
+    LOCKED_DAYS_AGO,
+    PAY_MEMOS,
+    DemoAgent,
+    DemoCustomer,
+    add_demo_cards,
+    add_demo_current_calls,
+    add_demo_registrations,
+)
+from .rates import demo_groups, large_table
+from .records import (
     CONSUMPTION_PHONE_RENT,
     DAY_MS,
     PAY_CASH,
     PAY_CREATE_ACCOUNT,
     PAY_OTHER,
-    EmulatorState,
-    local_day_bounds,
     new_customer,
     new_phone,
 )
+from .state import CdrSource, SwitchState, local_day_bounds
 from .wire import to_ms
+
+
+class EmulatorState(SwitchState):
+    """The softswitch's data. Build it with :meth:`empty`, :meth:`demo`, :meth:`scale`."""
+
+    @classmethod
+    def empty(cls) -> EmulatorState:
+        return cls()
+
+    @classmethod
+    def demo(cls, now: datetime | None = None) -> EmulatorState:
+        return build_demo(now)
+
+    @classmethod
+    def scale(
+        cls,
+        accounts: int,
+        agents: int = 50,
+        now: datetime | None = None,
+        cdrs_per_account_per_day: float = 0,
+        history_days: int = 31,
+        fee_rates: int = 0,
+    ) -> EmulatorState:
+        return build_scale(
+            accounts,
+            agents=agents,
+            now=now,
+            cdrs_per_account_per_day=cdrs_per_account_per_day,
+            history_days=history_days,
+            fee_rates=fee_rates,
+        )
+
+    @classmethod
+    def from_spec(cls, spec: str, now: datetime | None = None) -> EmulatorState:
+        """``empty``, ``demo``, ``scale:N``, ``scale:N:CDRS_PER_ACCOUNT_PER_DAY`` or
+        ``scale:N:CDRS:FEE_RATES`` (FEE_RATES: rates in the scale group's table)."""
+        name, _, rest = spec.partition(":")
+        if name == "empty" and not rest:
+            return cls.empty()
+        if name == "demo" and not rest:
+            return cls.demo(now)
+        if name == "scale" and rest:
+            count, _, more = rest.partition(":")
+            per_day, _, rates = more.partition(":")
+            try:
+                return cls.scale(
+                    int(count),
+                    now=now,
+                    cdrs_per_account_per_day=float(per_day or 0),
+                    fee_rates=int(rates or 0),
+                )
+            except ValueError:
+                pass
+        raise ValueError(
+            f"unknown seed {spec!r}: use empty, demo, scale:N, scale:N:CDRS or scale:N:CDRS:RATES"
+        )
+
+    @classmethod
+    def cdr_source_from_dict(cls, data: dict[str, Any]) -> CdrSource:
+        return SyntheticCdrs(**data)
+
+    def clone(self) -> EmulatorState:
+        other = super().clone()
+        assert isinstance(other, EmulatorState)
+        return other
+
 
 DEMO_RANDOM_SEED = 3000
 SCALE_RANDOM_SEED = 3001
 DEMO_HISTORY_DAYS = 42  # six weeks of CDRs, today included
 DEMO_FIRST_FLOW_NO = 100_000_001
-
-
-@dataclass(frozen=True)
-class _Agent:
-    account: str
-    name: str
-    target: Decimal  # balance at `now`
-    company: str
-
-
-@dataclass(frozen=True)
-class _Customer:
-    account: str
-    name: str
-    agent: str
-    calls_per_day: tuple[int, int]
-    phone_book_limit: int
-    limit_money: Decimal = Decimal("0")
-    negative: bool = False  # keeps a negative balance inside limitMoney
-    locked: bool = False  # lockType 1 since LOCKED_DAYS_AGO
-    two_phones: bool = False
-    rent: Decimal = Decimal("0")  # monthly rent of the first phone
-    fee_rate_group: str = "retail-std"
-    memo: str = ""
-    report_type: int = 0
-
-
-DEMO_AGENTS = (
-    _Agent("agent01", "Sunrise Telecom", Decimal("1500"), "Sunrise Telecom Ltd"),
-    _Agent("agent02", "深圳云通讯", Decimal("800"), "深圳云通讯有限公司"),
-)
-_D = Decimal
-DEMO_CUSTOMERS = (
-    _Customer("1001", "张伟", "agent01", (15, 40), 20, two_phones=True, rent=_D("8"), memo="VIP"),
-    _Customer("1002", "Café Müller", "agent01", (5, 15), 5, report_type=3),
-    _Customer("1003", "Ольга Петрова", "agent01", (15, 30), 0, _D("100"), negative=True),
-    _Customer("1004", "Acme Logistics Ltd", "agent01", (20, 40), 100, two_phones=True,
-              fee_rate_group="wholesale", report_type=1),
-    _Customer("1005", "王芳", "agent01", (5, 12), 10),
-    _Customer("1006", "Bad Debt Trading", "agent01", (8, 20), 0, locked=True,
-              memo="Locked: unpaid invoice"),
-    _Customer("2001", "李娜", "agent02", (10, 30), 3, two_phones=True, rent=_D("15"),
-              fee_rate_group="深圳标准"),
-    _Customer("2002", "Hôtel Étoile", "agent02", (5, 20), 50, fee_rate_group="深圳标准"),
-    _Customer("2003", "O'Brien & Sons", "agent02", (10, 25), 0, _D("50"), negative=True,
-              fee_rate_group="深圳标准"),
-    _Customer("2004", "Nguyễn Văn An", "agent02", (5, 10), 2147483647, fee_rate_group="深圳标准"),
-    _Customer("3001", "Walk-in Direct", "", (8, 25), 10, two_phones=True, rent=_D("5")),
-)  # fmt: skip
-LOCKED_DAYS_AGO = 9
-# 1001's phone book: (e164, shortE164s, name, department, deviceType, addressType, type, memo)
-DEMO_PHONE_BOOK = (
-    ("8613912345678", ["8001"], "Li Lei", "Sales", 1, 1, 0, ""),
-    ("8675588886666", [], "王小明", "财务部", 2, 1, 0, "月底对账"),
-    ("447700900123", [], "Oliver Smith", "", 1, 2, 0, ""),
-    ("8613800001002", ["1002", "802"], "Café Müller (front desk)", "", 3, 1, 1, ""),
-)
-_PAY_MEMOS = ("Alipay", "WeChat Pay", "Bank transfer", "Cash at counter", "充值 微信支付", "")
 
 
 def demo_phones(account: str, two: bool) -> list[str]:
@@ -138,6 +160,7 @@ def _build_demo(now: datetime) -> EmulatorState:
     rng = random.Random(DEMO_RANDOM_SEED)
     state = EmulatorState("UTC")
     state.seed_spec = "demo"
+    state.fee_rate_groups, state.fee_rates = demo_groups()
     state.next_flow_no = DEMO_FIRST_FLOW_NO
     now_ms = to_ms(now)
     first_day = now.astimezone(state.tz).date() - timedelta(days=DEMO_HISTORY_DAYS - 1)
@@ -173,11 +196,14 @@ def _build_demo(now: datetime) -> EmulatorState:
         _fund_agent(state, agent, now_ms)
     state.pay_history.sort(key=lambda r: r["payTime"])
     state.consumptions.sort(key=lambda r: r["time"])
+    add_demo_cards(state, now_ms)
+    add_demo_registrations(state, now_ms)
+    add_demo_current_calls(state, now_ms)
     return state
 
 
 def _add_demo_customer(
-    state: EmulatorState, spec: _Customer, rng: random.Random, history_ms: int
+    state: EmulatorState, spec: DemoCustomer, rng: random.Random, history_ms: int
 ) -> None:
     start_ms = history_ms - rng.randint(1, 20) * DAY_MS - rng.randrange(DAY_MS)
     state.customers[spec.account] = new_customer(
@@ -226,7 +252,7 @@ def _favorites(
 
 def _add_demo_calls(
     state: EmulatorState,
-    spec: _Customer,
+    spec: DemoCustomer,
     rng: random.Random,
     first_day: date,
     now_ms: int,
@@ -277,7 +303,10 @@ def _month_starts(state: EmulatorState, customer: dict[str, Any], now_ms: int) -
 
 
 def _fund_customer(
-    state: EmulatorState, spec: _Customer, costs: list[tuple[int, Decimal, str]], rng: random.Random
+    state: EmulatorState,
+    spec: DemoCustomer,
+    costs: list[tuple[int, Decimal, str]],
+    rng: random.Random,
 ) -> None:
     """Replay the money story: an opening amount, calls and rent, a top-up when it runs low.
 
@@ -297,7 +326,7 @@ def _fund_customer(
     for at_ms, amount, rent_phone in sorted(costs):
         while customer["money"] - amount < threshold:  # a long call may need two top-ups
             pay_at = min(at_ms, max(last_ms + 1, at_ms - rng.randint(5, 240) * 60_000))
-            memo = rng.choice(_PAY_MEMOS)
+            memo = rng.choice(PAY_MEMOS)
             pay_type = PAY_OTHER if memo == "Bank transfer" else PAY_CASH
             state.pay(account, rng.choice(amounts), pay_type=pay_type, memo=memo, at_ms=pay_at)
         if rent_phone:
@@ -309,7 +338,7 @@ def _fund_customer(
         last_ms = at_ms
 
 
-def _fund_agent(state: EmulatorState, agent: _Agent, now_ms: int) -> None:
+def _fund_agent(state: EmulatorState, agent: DemoAgent, now_ms: int) -> None:
     """An agent pays for its customers' calls at agent rates; it ends near its target."""
     costs = sorted(
         (cdr["stop"], cdr["agentFee"])
@@ -362,11 +391,13 @@ def build_scale(
     now: datetime | None = None,
     cdrs_per_account_per_day: float = 0,
     history_days: int = 31,
+    fee_rates: int = 0,
 ) -> EmulatorState:
     """``accounts`` customers c000001... spread over agents a0001..., one phone each.
 
     With ``cdrs_per_account_per_day`` > 0, CDRs since ``history_days`` ago are generated on
-    demand (see SyntheticCdrs). No pay history, consumptions or phone books.
+    demand (see SyntheticCdrs). No pay history, consumptions or phone books. Every account
+    is in fee rate group ``scale``: the demo's retail table, grown to ``fee_rates`` rates.
     """
     if accounts < 0 or agents < 0:
         raise ValueError("accounts and agents must not be negative")
@@ -374,8 +405,12 @@ def build_scale(
     rng = random.Random(SCALE_RANDOM_SEED)
     state = EmulatorState("UTC")
     state.seed_spec = f"scale:{accounts}" + (
-        f":{cdrs_per_account_per_day:g}" if cdrs_per_account_per_day else ""
+        f":{cdrs_per_account_per_day:g}" if cdrs_per_account_per_day or fee_rates else ""
     )
+    if fee_rates:
+        state.seed_spec += f":{fee_rates}"
+    state.fee_rate_groups["scale"] = {"name": "scale", "memo": "Scale seed", "fakeMinute": 60}
+    state.fee_rates["scale"] = large_table(fee_rates)
     today = now.astimezone(state.tz).date()
     since_ms = local_day_bounds(today - timedelta(days=history_days), state.tz)[0]
     agents = min(agents, accounts) if accounts else agents
@@ -385,6 +420,7 @@ def build_scale(
             account,
             since_ms - 60 * DAY_MS,
             name=f"Agent {j:04d}",
+            feeRateGroup="scale",
             money=Decimal(rng.randint(100_000, 5_000_000)) / 100,
             validTime=since_ms + 3650 * DAY_MS,
         )
@@ -397,6 +433,7 @@ def build_scale(
             since_ms - rng.randrange(30 * DAY_MS),
             name=f"Customer {i:06d}",
             money=money,
+            feeRateGroup="scale",
             limitMoney=Decimal(100) if money < 0 else Decimal(rng.choice((0, 0, 20))),
             agentAccount=f"a{(i - 1) % agents + 1:04d}" if agents else "",
             phoneBookLimit=10,

@@ -23,8 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import Faults
-from .interfaces import INTERFACES, handle
-from .state import EmulatorState
+from .garbage import TOMCAT_500, Garbage, misbehave
+from .interfaces import INTERFACES, PAYMENTS, handle
+from .records import new_phone_card
+from .seed import EmulatorState
 from .wire import dumps, parse_body
 
 logger = logging.getLogger(__name__)
@@ -32,12 +34,6 @@ logger = logging.getLogger(__name__)
 INTERFACE_ROOTS = ("/external/server/", "/external/test/server/", "/external_new/server/")
 CONTROL_ROOT = "/_emulator/"
 VOS_CONTENT_TYPE = "text/html;charset=utf-8"
-_TOMCAT_500 = (
-    b"<html><head><title>Apache Tomcat/7.0.23 - Error report</title></head><body>"
-    b"<h1>HTTP Status 500 - </h1><p><b>type</b> Exception report</p>"
-    b"<p><b>description</b> <u>The server encountered an internal error () that prevented it "
-    b"from fulfilling this request.</u></p><h3>Apache Tomcat/7.0.23</h3></body></html>"
-)
 _GARBAGE = (
     b"<html><body>java.lang.NullPointerException\n"
     b"\tat com.kunshi.external.ServerServlet.doPost(ServerServlet.java:87)\n</body></html>"
@@ -199,6 +195,7 @@ class EmulatorServer:
         self._saver = _Saver(self.state, state_path) if state_path else None
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # wakes answers held by garbage_mode "hang"
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -224,6 +221,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
@@ -270,23 +268,43 @@ class EmulatorServer:
         if self.roll(faults.drop_rate):
             return None
         if self.roll(faults.error_rate):
-            return Reply(500, _TOMCAT_500)
+            return Reply(500, TOMCAT_500)
         if self.roll(faults.garbage_rate):
             return Reply(200, _GARBAGE)
         body = parse_body(raw, content_type)
         if body is None:  # what the servlet does with an empty or unreadable body
             return Reply(200)
+        return self._answer(name, body, faults)
+
+    def _answer(self, name: str, body: dict[str, Any], faults: Faults) -> Reply | None:
         try:
             answer, changed = handle(name, body, self.state, faults)
-            text = dumps(answer)
+            garbage = misbehave(faults, name, answer)
+            text = dumps(answer) if garbage is None else ""
         except Exception:  # a bug here looks like a VOS-side exception: an empty body
             logger.exception("emulator failed on %s %r", name, body)
             return Reply(200)
         if changed:
             self.state_changed()
-        if name == "Pay" and self.roll(faults.drop_after_pay_rate):
+        if name in PAYMENTS and self.roll(faults.drop_after_pay_rate):
             return None
+        if garbage is not None:
+            return self._garbage(garbage, faults)
         return Reply(200, text.encode())
+
+    def _garbage(self, garbage: Garbage, faults: Faults) -> Reply | None:
+        if garbage.hang:  # a thread per connection: other requests are answered meanwhile
+            if self._stopping.wait(faults.hang_seconds or None):
+                return None  # the emulator stops: close the connection unanswered
+        return Reply(garbage.status, garbage.body)
+
+    def add_phone_card(self, pin: str, password: str, money: Any, **fields: Any) -> dict[str, Any]:
+        """Add (or replace) a phone card for PayByPhoneCard; ValueError names a bad field."""
+        card = new_phone_card(pin, password, money, **fields)
+        with self.state.lock:
+            self.state.phone_cards[pin] = card
+        self.state_changed()
+        return card
 
     # --- control endpoints --------------------------------------------------------------
 
@@ -299,21 +317,42 @@ class EmulatorServer:
             return _json_reply({"error": "body is not JSON"}, 400)
         if not isinstance(data, dict):
             return _json_reply({"error": "body is not a JSON object"}, 400)
+        posted = data if raw is not None else None  # None: a GET
         if action == "health":
             return _json_reply({"ok": True})
         if action == "calls":
             with self._calls_lock:
                 return _json_reply(dict(self.calls))
         if action == "faults":
-            if raw is not None:
-                try:
-                    self.faults.update(data)
-                except ValueError as exc:
-                    return _json_reply({"error": str(exc)}, 400)
-            return _json_reply(self.faults.to_dict())
-        if action == "reset" and raw is not None:
-            return self._reset(data.get("seed"))
+            return self._faults(posted)
+        if action == "reset" and posted is not None:
+            return self._reset(posted.get("seed"))
+        if action == "cards":
+            return self._cards(posted)
         return _json_reply({"error": f"unknown control action {action!r}"}, 404)
+
+    def _faults(self, data: dict[str, Any] | None) -> Reply:
+        if data is not None:
+            try:
+                self.faults.update(data)
+            except ValueError as exc:
+                return _json_reply({"error": str(exc)}, 400)
+        return _json_reply(self.faults.to_dict())
+
+    def _cards(self, data: dict[str, Any] | None) -> Reply:
+        """GET: every phone card; POST {"pin", "password", "money", ...}: add one."""
+        if data is not None:
+            fields = dict(data)
+            try:
+                args = [fields.pop(k) for k in ("pin", "password", "money")]
+                self.add_phone_card(*args, **fields)
+            except KeyError as exc:
+                return _json_reply({"error": f"missing phone card field {exc.args[0]}"}, 400)
+            except ValueError as exc:
+                return _json_reply({"error": str(exc)}, 400)
+        with self.state.lock:
+            cards = [dict(c) for c in self.state.phone_cards.values()]
+        return _json_reply(cards)
 
     def _reset(self, spec: Any) -> Reply:
         spec = spec or self.state.seed_spec

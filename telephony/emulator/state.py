@@ -1,8 +1,12 @@
-"""What the emulated softswitch knows: customers, phones, money, CDRs, phone books.
+"""What the emulated softswitch knows: customers, phones, money, CDRs, phone books, rates.
 
 Records are kept in the wire format of the manual (InfoCustomer, InfoPhone, InfoCdr, ...)
 with money as Decimal, so answers are mostly copies. Every read and write goes through
 ``state.lock`` (an RLock). Persistence is JSON with Decimals as strings.
+
+:class:`SwitchState` is the plain container: it knows nothing of seeds or of the call
+model. CDRs generated on demand come from a :class:`CdrSource` that the layers above plug
+in (the scale seed's SyntheticCdrs); ``seed.EmulatorState`` adds the ways to build a state.
 """
 
 from __future__ import annotations
@@ -18,132 +22,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from .calls import SyntheticCdrs
+from .records import MONEY_KEYS, PAY_CASH, PAY_PAYMENT
 from .wire import day_start_ms
 
-STATE_VERSION = 1
-DAY_MS = 86_400_000
-# Seen on a real install: validTime = startTime + 30 days when none is given (system default).
-DEFAULT_VALID_MS = 30 * DAY_MS
-MONEY_KEYS = frozenset(
-    {
-        "money",
-        "limitMoney",
-        "fee",
-        "customerMoney",
-        "suiteFee",
-        "agentFee",
-        "agentSuiteFee",
-        "monthlyMoneyMinimum",
-        "monthlyMoneyMaximum",
-        "monthlyRentFee",
-    }
-)
-
-PAY_PAYMENT, PAY_CREDIT, PAY_CREATE_ACCOUNT, PAY_MAKE_ZERO = 0, 1, 2, 3
-PAY_CASH, PAY_PHONE_CARD, PAY_OTHER = 0, 2, 5
-CONSUMPTION_PHONE_RENT = 1
-
-_PHONE_DEFAULTS: dict[str, Any] = {
-    "password": "",
-    "displayNumber": "",
-    "lockType": 0,
-    "callLevel": 5,
-    "feerateGroup": "",
-    "monthlyMoneyMinimum": Decimal("0"),
-    "monthlyMoneyMaximum": Decimal("0"),
-    "monthlyRentFee": Decimal("0"),
-    "rewriteRulesOutCallee": "",
-    "rewriteRulesInCallee": "",
-    "rewriteRulesInCaller": "",
-    "routingGatewayGroupsAllow": False,
-    "routingGatewayGroups": "",
-    "account": "",
-    "equipment": "",
-    "calleeBilling": False,
-    "customerPassword": "",
-    "lineCallIn": -1,
-    "lineCallOut": -1,
-    "lineCapacity": -1,
-    "phonebookLimit": 0,
-    "callerLimitE164GroupsAllow": False,
-    "callerLimitE164Groups": "",
-    "calleeLimitE164Allow": False,
-    "calleeLimitE164Groups": "",
-    "memo": "",
-    "infoPhoneValueAdded": {
-        "callerIdDisplay": True,
-        "callTransfer": False,
-        "doNotDisturb": False,
-        "periodForwarding": False,
-        "unconditionalForward": False,
-        "noAnswerForward": False,
-        "offlineForward": False,
-        "busyForward": False,
-        "colorRing": False,
-        "remoteColorRingPassthrough": False,
-        "unableToConnectVoicePrompts": 0,
-        "callRemainingTimePrompts": 0,
-        "balanceNotEnoughAlarm": 0,
-        "voiceMail": False,
-        "voiceMailCheckPassword": False,
-        "voiceMailMaxNumber": -1,
-        "voiceMailExpireDay": -1,
-        "voiceMailAudioType": 0,
-    },
-    "infoPhoneAdditional": {
-        "registerType": 1,
-        "protocol": 1,
-        "rtpRelay": 0,
-        "rtpInterruptDetection": 0,
-        "callDurationLimit": -1,
-        "useCallerPhoneDisplay": 0,
-        "noBillingToPhone": 0,
-        "displayCallerShortNumber": False,
-        "useRoutingGatewayNotOnline": 0,
-    },
-}
-PHONE_FIELDS = frozenset(_PHONE_DEFAULTS)
-_NESTED_PHONE_FIELDS = ("infoPhoneValueAdded", "infoPhoneAdditional")
-
-
-def new_customer(account: str, start_ms: int, **fields: Any) -> dict[str, Any]:
-    """An InfoCustomer (without todayConsumption, which is computed) with manual defaults."""
-    customer: dict[str, Any] = {
-        "account": account,
-        "name": account,  # as in the real answer of the facts sheet
-        "money": Decimal("0"),
-        "limitMoney": Decimal("0"),
-        "feeRateGroup": "",
-        "type": 0,
-        "lockType": 0,
-        "agentAccount": "",
-        "phoneBookLimit": 0,
-        "startTime": start_ms,
-        "validTime": start_ms + DEFAULT_VALID_MS,
-        "memo": "",
-        "infoCustomerAdditional": {"cardType": 0, "reportType": 0},
-    }
-    additional = fields.pop("infoCustomerAdditional", None) or {}
-    customer.update(fields)
-    customer["infoCustomerAdditional"].update(additional)
-    return customer
-
-
-def new_phone(e164: str, account: str, **fields: Any) -> dict[str, Any]:
-    """An InfoPhone with defaults; nested setting objects are merged over the defaults."""
-    phone = {"e164": e164, **_PHONE_DEFAULTS, "account": account}
-    for name in _NESTED_PHONE_FIELDS:  # copy, so phones never share their settings
-        phone[name] = dict(phone[name])
-    for name, value in fields.items():
-        if isinstance(value, dict) and isinstance(phone.get(name), dict):
-            phone[name].update(value)
-        else:
-            phone[name] = value
-    return phone
+STATE_VERSION = 2  # 2 added fee rates, phone cards, registrations, current calls
 
 
 @lru_cache(maxsize=64)
@@ -164,8 +49,24 @@ def _money_hook(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-class EmulatorState:
-    """The softswitch's data. Build it with :meth:`empty`, :meth:`demo`, :meth:`scale`."""
+class CdrSource(Protocol):
+    """CDRs that are generated when asked for rather than stored (see calls.SyntheticCdrs)."""
+
+    def records(
+        self, state: SwitchState, account: str, begin_ms: int, end_ms: int
+    ) -> list[dict[str, Any]]: ...
+
+    def fees_between(
+        self, account: str, begin_ms: int, end_ms: int, now_ms: int, tz: ZoneInfo
+    ) -> Decimal: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def copy(self) -> CdrSource: ...
+
+
+class SwitchState:
+    """The softswitch's data; ``seed.EmulatorState`` builds one (empty, demo, scale)."""
 
     _DATA = (
         "time_zone",
@@ -178,7 +79,14 @@ class EmulatorState:
         "consumptions",
         "synthetic",
         "next_flow_no",
+        "fee_rate_groups",
+        "fee_rates",
+        "phone_cards",
+        "registrations",
+        "current_calls",
     )
+    # Added by STATE_VERSION 2: a version 1 file loads with these empty.
+    _SINCE_V2 = ("fee_rate_groups", "fee_rates", "phone_cards", "registrations", "current_calls")
 
     def __init__(self, time_zone: str = "UTC") -> None:
         self.lock = threading.RLock()
@@ -190,8 +98,14 @@ class EmulatorState:
         self.cdrs: list[dict[str, Any]] = []
         self.phone_books: dict[str, list[dict[str, Any]]] = {}
         self.consumptions: list[dict[str, Any]] = []
-        self.synthetic: SyntheticCdrs | None = None
+        self.synthetic: CdrSource | None = None
         self.next_flow_no = 1
+        # Fee rate groups by name ({name, memo, fakeMinute}) and their InfoFeeRates.
+        self.fee_rate_groups: dict[str, dict[str, Any]] = {}
+        self.fee_rates: dict[str, list[dict[str, Any]]] = {}
+        self.phone_cards: dict[str, dict[str, Any]] = {}  # pin -> InfoPhoneCard + password
+        self.registrations: dict[str, dict[str, Any]] = {}  # e164 -> InfoPhoneOnline
+        self.current_calls: list[dict[str, Any]] = []  # InfoCurrentCall seeds, see calls_now
         # Wall clock in seconds; tests may pin it (state.clock = lambda: 1.7e9).
         self.clock: Callable[[], float] = time.time
         self._reset_indexes()
@@ -203,58 +117,12 @@ class EmulatorState:
         self._phone_key: tuple[int, int, int] | None = None
         self._phone_version = 0
         self._phone_index: dict[str, list[str]] = {}
+        self._rate_indexes: dict[str, tuple[int, int, dict[str, dict[str, Any]]]] = {}
 
-    # --- construction -------------------------------------------------------------------
-
-    @classmethod
-    def empty(cls) -> EmulatorState:
-        return cls()
-
-    @classmethod
-    def demo(cls, now: datetime | None = None) -> EmulatorState:
-        from .seed import build_demo
-
-        return build_demo(now)
-
-    @classmethod
-    def scale(
-        cls,
-        accounts: int,
-        agents: int = 50,
-        now: datetime | None = None,
-        cdrs_per_account_per_day: float = 0,
-        history_days: int = 31,
-    ) -> EmulatorState:
-        from .seed import build_scale
-
-        return build_scale(
-            accounts,
-            agents=agents,
-            now=now,
-            cdrs_per_account_per_day=cdrs_per_account_per_day,
-            history_days=history_days,
-        )
-
-    @classmethod
-    def from_spec(cls, spec: str, now: datetime | None = None) -> EmulatorState:
-        """``empty``, ``demo``, ``scale:N`` or ``scale:N:CDRS_PER_ACCOUNT_PER_DAY``."""
-        name, _, rest = spec.partition(":")
-        if name == "empty" and not rest:
-            return cls.empty()
-        if name == "demo" and not rest:
-            return cls.demo(now)
-        if name == "scale" and rest:
-            count, _, per_day = rest.partition(":")
-            try:
-                return cls.scale(int(count), now=now, cdrs_per_account_per_day=float(per_day or 0))
-            except ValueError:
-                pass
-        raise ValueError(f"unknown seed {spec!r}: use empty, demo, scale:N or scale:N:CDRS")
-
-    def clone(self) -> EmulatorState:
+    def clone(self) -> SwitchState:
         """An independent copy (CDR values are immutable, so CDRs are copied shallowly)."""
         with self.lock:
-            other = EmulatorState(self.time_zone)
+            other = type(self)(self.time_zone)
             other.seed_spec = self.seed_spec
             other.customers = copy.deepcopy(self.customers)
             other.phones = copy.deepcopy(self.phones)
@@ -263,12 +131,17 @@ class EmulatorState:
             other.phone_books = copy.deepcopy(self.phone_books)
             other.consumptions = [dict(r) for r in self.consumptions]
             if self.synthetic is not None:
-                other.synthetic = SyntheticCdrs(**self.synthetic.to_dict())
+                other.synthetic = self.synthetic.copy()
             other.next_flow_no = self.next_flow_no
+            other.fee_rate_groups = copy.deepcopy(self.fee_rate_groups)
+            other.fee_rates = {g: [dict(r) for r in rates] for g, rates in self.fee_rates.items()}
+            other.phone_cards = copy.deepcopy(self.phone_cards)
+            other.registrations = copy.deepcopy(self.registrations)
+            other.current_calls = copy.deepcopy(self.current_calls)
             other.clock = self.clock
             return other
 
-    def replace_with(self, other: EmulatorState) -> None:
+    def replace_with(self, other: SwitchState) -> None:
         """Take over ``other``'s data in place, so references to this state stay valid."""
         with self.lock:
             for name in self._DATA:
@@ -315,6 +188,29 @@ class EmulatorState:
     def customers_of_agent(self, agent: str) -> list[str]:
         with self.lock:
             return [a for a, c in self.customers.items() if c["agentAccount"] == agent]
+
+    # --- fee rates ----------------------------------------------------------------------
+
+    def fee_rate_for(self, group: str, number: str) -> dict[str, Any] | None:
+        """The group's rate with the longest ``feePrefix`` that begins ``number``.
+
+        An index per group (prefix -> rate) is rebuilt when the group's table changes, so a
+        lookup costs one dict probe per digit of ``number``, however large the table.
+        """
+        with self.lock:
+            rates = self.fee_rates.get(group)
+            if not rates:
+                return None
+            cached = self._rate_indexes.get(group)
+            if cached is None or cached[:2] != (id(rates), len(rates)):
+                cached = (id(rates), len(rates), {r["feePrefix"]: r for r in rates})
+                self._rate_indexes[group] = cached
+            index = cached[2]
+            for end in range(len(number), 0, -1):
+                rate = index.get(number[:end])
+                if rate is not None:
+                    return rate
+            return None
 
     # --- money --------------------------------------------------------------------------
 
@@ -420,8 +316,7 @@ class EmulatorState:
             total += _sum_since(by_agent.get(account, ()), "agentFee", midnight)
             if self.synthetic is not None:
                 now = self.now_ms()
-                plans = self.synthetic.plans_between(account, midnight, now + 1, now, self.tz)
-                total += sum((p.fee for p in plans), Decimal("0"))
+                total += self.synthetic.fees_between(account, midnight, now + 1, now, self.tz)
             return total
 
     # --- persistence --------------------------------------------------------------------
@@ -455,20 +350,27 @@ class EmulatorState:
             raise
 
     @classmethod
-    def loads(cls, text: str) -> EmulatorState:
+    def loads(cls, text: str) -> SwitchState:
         data = json.loads(text, object_hook=_money_hook)
-        if data.get("version") != STATE_VERSION:
+        if data.get("version") not in (1, STATE_VERSION):
             raise ValueError(f"unsupported emulator state version {data.get('version')!r}")
         state = cls(data["time_zone"])
         for name in cls._DATA:
+            if name in cls._SINCE_V2 and name not in data:
+                continue
             if name != "synthetic":
                 setattr(state, name, data[name])
         if data.get("synthetic"):
-            state.synthetic = SyntheticCdrs(**data["synthetic"])
+            state.synthetic = cls.cdr_source_from_dict(data["synthetic"])
         return state
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> EmulatorState:
+    def cdr_source_from_dict(cls, data: dict[str, Any]) -> CdrSource:
+        """The CdrSource saved as ``data``; the class that plugs sources in overrides this."""
+        raise ValueError("this state has generated CDRs: load it with seed.EmulatorState")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SwitchState:
         return cls.loads(Path(path).read_text(encoding="utf-8"))
 
 

@@ -32,6 +32,9 @@ PHONE_EXISTS = (-10003, "Phone already exists, operation failed.")
 ENTRY_EXISTS = (-10004, "Phone book number already exists, operation failed.")
 ACCOUNT_IN_USE = (-10005, "Account is an agent of other accounts, operation failed.")
 PHONE_BOOK_FULL = (-10112, "Over the phone book number limitation, operation failed.")
+CARD_PASSWORD = (-10116, "Phone card password error, operation failed.")
+CARD_USED = (-10117, "Phone card has been used, operation failed.")
+CARD_EXPIRED = (-10118, "Phone card has expired, operation failed.")
 
 
 class ApiError(Exception):
@@ -79,7 +82,17 @@ def _key(name: str) -> str:
     return encoded
 
 
+class _JsonNull:
+    """A value that prints as ``null`` (None fields are left out instead)."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+JSON_NULL = _JsonNull()
+
 _SCALARS: dict[type, Callable[[Any], str]] = {
+    _JsonNull: lambda value: "null",
     str: encode_basestring,
     int: int.__repr__,
     bool: lambda value: "true" if value else "false",

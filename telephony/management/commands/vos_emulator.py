@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from telephony.emulator import EmulatorServer, EmulatorState, Faults
 from telephony.emulator.calls import simulate_call
+from telephony.emulator.faults import GARBAGE_MODES
 
 
 def _rate(text: str) -> float:
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed",
             default="demo",
-            help="empty, demo, scale:N or scale:N:CDRS_PER_ACCOUNT_PER_DAY",
+            help="empty, demo, scale:N, scale:N:CDRS_PER_ACCOUNT_PER_DAY or scale:N:CDRS:RATES",
         )
         parser.add_argument(
             "--state",
@@ -54,6 +55,19 @@ class Command(BaseCommand):
         parser.add_argument("--strict-unknown", action="store_true")
         parser.add_argument("--fault-seed", type=int, default=0)
         parser.add_argument(
+            "--garbage-mode",
+            default="",
+            choices=("", *GARBAGE_MODES),
+            help="answer like a misbehaving switch (docs/EMULATOR.md)",
+        )
+        parser.add_argument(
+            "--garbage-interfaces", default="", help="comma-separated; default: every one"
+        )
+        parser.add_argument(
+            "--absurd-account", default="", help="this account's balance answers 19 digits"
+        )
+        parser.add_argument("--hang-seconds", type=float, default=0.0)
+        parser.add_argument(
             "--traffic",
             type=float,
             metavar="SECONDS",
@@ -72,6 +86,10 @@ class Command(BaseCommand):
             cdr_flow_no=not options["no_flow_no"],
             strict_unknown=options["strict_unknown"],
             seed=options["fault_seed"],
+            garbage_mode=options["garbage_mode"],
+            garbage_interfaces=options["garbage_interfaces"],
+            absurd_account=options["absurd_account"],
+            hang_seconds=options["hang_seconds"],
         )
         state_path = Path(options["state"]) if options["state"] else None
         state = self._state(options["seed"], state_path, options["reset"], options["time_zone"])
@@ -85,7 +103,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"VOS3000 emulator ({state.seed_spec}, {len(state.customers)} customers, "
             f"zone {state.time_zone}) at {server.url}\n"
-            f"control: {server.base_url}/_emulator/health | faults | calls | reset\n"
+            f"control: {server.base_url}/_emulator/health | faults | calls | reset | cards\n"
             f"state: {state_path or 'memory only'}. Ctrl-C to stop."
         )
         stopping = threading.Event()
