@@ -11,7 +11,7 @@ help:
 	@echo "make run    - the whole portal with demo data on embedded defaults (http://127.0.0.1:$(PORT)/)"
 	@echo "make test   - the test suite (SQLite by default; DATABASE_URL / REDIS_URL to use servers)"
 	@echo "make bench  - benchmarks against the emulator, writes bench/results.json"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the layer contracts (import-linter)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ bench-smoke: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

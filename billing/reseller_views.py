@@ -6,6 +6,9 @@ through the services of billing and accounts.
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -170,8 +173,11 @@ def _own_entry(request: HttpRequest, pk: int) -> LedgerEntry:
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _own_entry(request, pk)
     if request.method == "POST":
-        # "Check again" on a movement still being confirmed: look in VOS pay history now.
-        transfers.transfer_advance(entry=entry)
+        # "Check again" on a movement still being confirmed: look in VOS pay history now,
+        # within the same budget as the top-up itself.
+        transfers.transfer_advance(
+            entry=entry, deadline=time.monotonic() + settings.TOPUP_WAIT_SECONDS
+        )
         return redirect("reseller:receipt", pk=entry.pk)
     first, second, compensations = transfers.transfer_rows(entry)
     legs = [row for row in (first, second, *compensations) if row is not None and row != entry]

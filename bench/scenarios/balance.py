@@ -1,6 +1,6 @@
 """1. Balance sync: the balances job over every mirrored account.
 
-Subject: ``telephony.sync.server_job_run(job="balances")``, as the Celery worker runs it
+Subject: ``telephony.services.jobs.server_job_run(job="balances")``, as the Celery worker runs it
 (lock, batched GetCustomer, conditional updates, SyncState), after some balances moved on the
 VOS side. Reference: a bare ``requests`` loop asking the emulator the same GetCustomer
 batches and only reading the answers.

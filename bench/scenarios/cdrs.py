@@ -1,6 +1,6 @@
 """2. CDR ingest: a month of call records for every account, then the same month again.
 
-Subject: ``telephony.sync.cdr_backfill`` over 31 closed server days (the path of
+Subject: ``telephony.services.cdrs.cdr_backfill`` over 31 closed server days (the path of
 ``manage.py cdr_backfill`` and of the periodic job's catch-up). Reference: a bare
 ``requests`` loop asking the emulator the same GetCdr windows and decoding the JSON, i.e.
 what any ingest must at least pay. Peak RSS is this process's own; the emulator runs apart.

@@ -126,6 +126,10 @@ def accounts_apply(
             changed.append(sql.row(pk, digest, fields))
     if not (changed or new):
         return 0
+    return _batch_write(sql, changed, new)
+
+
+def _batch_write(sql: AccountSql, changed: list[tuple], new: list[VosAccount]) -> int:
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
