@@ -67,12 +67,6 @@ class VosServer(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def client(self):
-        """A VosClient for this server (pooled per process)."""
-        from .vos import client_for
-
-        return client_for(self)
-
 
 # The VosAccount fields copied from a GetCustomer record
 # (telephony.services.mirror.customer_fields).
