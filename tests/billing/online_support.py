@@ -14,11 +14,9 @@ import time
 import uuid
 from decimal import Decimal
 
-import pytest
 import responses
 from django.urls import reverse
 
-from billing import tasks
 from billing.models import OnlinePayment
 
 WEBHOOK_SECRET = "whsec_test_5d41402abc4b2a76b9719d911017c592"
@@ -139,39 +137,6 @@ def start_payment(client, amount: str = "25", session_id: str = "cs_test_a1b2c3"
         response = client.post(TOPUP, {"amount": amount})
     assert response.status_code == 303, response.content[:500]
     return OnlinePayment.objects.get(gateway_id=session_id)
-
-
-@pytest.fixture
-def stripe_portal(settings):
-    settings.ONLINE_PAYMENTS_PROVIDER = "stripe"
-    settings.STRIPE_SECRET_KEY = API_KEY
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.ONLINE_PAYMENTS_CURRENCY = "USD"
-    settings.ONLINE_PAYMENTS_MIN = "5"
-    settings.ONLINE_PAYMENTS_MAX = "500"
-    settings.ONLINE_PAYMENTS_DAILY_LIMIT = "1000"
-    settings.ONLINE_PAYMENTS_PRESETS = ["10", "20", "50"]
-    settings.ONLINE_REFUNDS_AUTO = False
-    return settings
-
-
-@pytest.fixture
-def run_tasks(monkeypatch):
-    """The online tasks run in-process when queued (after the commit), as a worker would."""
-    ran: list[tuple[str, int]] = []
-
-    def runner(task):
-        def delay(arg):
-            ran.append((task.name, arg))
-            return task.apply(args=(arg,), throw=True)
-
-        return delay
-
-    for task in (tasks.online_credit, tasks.online_receipt_email, tasks.online_reversal):
-        monkeypatch.setattr(task, "delay", runner(task))
-    monkeypatch.setattr(tasks.movement_confirm, "apply_async", lambda *a, **k: None)
-    monkeypatch.setattr(tasks.receipt_email, "delay", lambda *a, **k: None)
-    return ran
 
 
 def portal_pays(emulator, account: str = "1001") -> list[dict]:

@@ -27,7 +27,7 @@ from tests.billing.online_support import (
     stripe_signature,
 )
 
-pytest_plugins = ["tests.billing.online_support"]
+pytest_plugins = ["tests.billing.online_fixtures"]
 
 Outcome = PaymentNotification.Outcome
 PState = OnlinePayment.State
