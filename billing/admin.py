@@ -25,6 +25,10 @@ from telephony.models import VosServer
 from telephony.vos import VosError
 
 from .models import Consumption, FeeReport, LedgerEntry, PayRecord
+from .online_admin import OnlinePaymentAdmin, PaymentNotificationAdmin
+
+# The online payments' admin lives in its own module; importing it here registers it.
+__all__ = ["LedgerEntryAdmin", "OnlinePaymentAdmin", "PaymentNotificationAdmin"]
 
 
 class ResellerFilter(admin.SimpleListFilter):

@@ -30,6 +30,8 @@ class LedgerEntry(models.Model):
         RESELLER_DEBIT = "reseller_debit", _("Reseller debit (prepaid)")
         RESELLER_CREDIT = "reseller_credit", _("Reseller credit (prepaid)")
         COMPENSATION = "compensation", _("Compensation")
+        ONLINE = "online", _("Online payment")
+        ONLINE_REVERSAL = "online_reversal", _("Online refund or chargeback")
 
     server = models.ForeignKey(VosServer, on_delete=models.PROTECT, related_name="+")
     account = models.CharField(max_length=64)
@@ -56,6 +58,14 @@ class LedgerEntry(models.Model):
     # key of the pay-history record it was matched to (one record settles one row at most).
     checked_at = models.DateTimeField(null=True, blank=True)
     vos_record_key = models.CharField(max_length=40, blank=True)
+    # The online payment this row credits (kind online) or takes back (kind online_reversal).
+    online_payment = models.ForeignKey(
+        "OnlinePayment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -87,7 +97,8 @@ class LedgerEntry(models.Model):
 
     @property
     def customer_facing(self) -> bool:
-        return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT)
+        # Online credits get their own receipt (billing.services.online_receipts).
+        return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT, self.Kind.ONLINE_REVERSAL)
 
 
 class PayRecord(models.Model):
@@ -175,3 +186,116 @@ class Consumption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} @ {self.at:%Y-%m-%d}"
+
+
+class OnlinePayment(models.Model):
+    """A customer's top-up by card, Alipay or WeChat Pay on the gateway's hosted page.
+
+    created -> open (sent to the gateway) -> paid (a verified notification said so; the credit
+    is queued) -> credited (its ledger row applied). open -> expired | failed. A paid payment
+    whose credit VOS refused is ``attention`` (staff). Refunds and chargebacks are ledger rows of
+    kind online_reversal; ``refunded`` is their running total. See docs/MONEY.md.
+    """
+
+    class State(models.TextChoices):
+        CREATED = "created", _("Created")
+        OPEN = "open", _("Waiting for payment")
+        PAID = "paid", _("Paid, crediting")
+        CREDITED = "credited", _("Credited")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
+        ATTENTION = "attention", _("Paid, credit needs staff")
+
+    reference = models.UUIDField(unique=True, editable=False)
+    provider = models.CharField(max_length=16)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="online_payments"
+    )
+    server = models.ForeignKey(VosServer, on_delete=models.PROTECT, related_name="+")
+    account = models.CharField(max_length=64)
+    reseller_account = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED)
+    # The gateway's ids: the hosted checkout (session) and the payment it made.
+    gateway_id = models.CharField(max_length=255, blank=True)
+    gateway_payment_id = models.CharField(max_length=255, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    method = models.CharField(max_length=32, blank=True)
+    refunded = models.DecimalField(default=Decimal("0"), **MONEY)
+    error = models.TextField(blank=True)
+    created_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    credited_at = models.DateTimeField(null=True, blank=True)
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("online payment")
+        verbose_name_plural = _("online payments")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["server", "account", "created_at"], name="online_account"),
+            models.Index(fields=["state", "created_at"], name="online_state"),
+            models.Index(fields=["gateway_payment_id"], name="online_gateway_payment"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "gateway_id"],
+                condition=~models.Q(gateway_id=""),
+                name="online_gateway_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.account} {self.amount} {self.currency} {self.state}"
+
+    @property
+    def credit_key(self) -> str:
+        """The idempotency key of the ledger row that credits this payment (one per payment)."""
+        return f"online:{self.reference}"
+
+    @property
+    def confirming(self) -> bool:
+        return self.state in (self.State.CREATED, self.State.OPEN, self.State.PAID)
+
+
+class PaymentNotification(models.Model):
+    """Every notification the gateway sent, verified or not, and what was done with it."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        DUPLICATE = "duplicate", _("Already handled")
+        IGNORED = "ignored", _("Not a payment event")
+        BAD_SIGNATURE = "bad_signature", _("Refused: signature")
+        BAD_AMOUNT = "bad_amount", _("Refused: amount")
+        BAD_CURRENCY = "bad_currency", _("Refused: currency")
+        UNKNOWN_PAYMENT = "unknown_payment", _("Refused: unknown payment")
+        NOT_PAID = "not_paid", _("Not paid yet")
+
+    provider = models.CharField(max_length=16)
+    payment = models.ForeignKey(
+        OnlinePayment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    event_id = models.CharField(max_length=255, blank=True)
+    event_type = models.CharField(max_length=64, blank=True)
+    verified = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+    # The verified event; for a refused signature, the first 2000 characters of the body.
+    payload = models.JSONField(default=dict, blank=True)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment notification")
+        verbose_name_plural = _("payment notifications")
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["event_id"], name="notification_event")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or '?'} {self.outcome} @ {self.received_at:%Y-%m-%d %H:%M:%S}"

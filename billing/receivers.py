@@ -1,5 +1,6 @@
 """What follows a ledger row's move: the customer's receipt, and the background confirmation
-of a Pay whose answer was lost or not waited for; both queued after the commit."""
+of a Pay whose answer was lost or not waited for; online payments' credit and receipt. All
+queued after the commit."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from .models import LedgerEntry
-from .signals import ledger_entry_settled
-from .tasks import movement_confirm, receipt_email
+from .services.online import online_credit_settled
+from .signals import ledger_entry_settled, online_payment_paid, online_reversal_created
+from .tasks import (
+    movement_confirm,
+    online_credit,
+    online_receipt_email,
+    online_reversal,
+    receipt_email,
+)
 
 
 @receiver(ledger_entry_settled, dispatch_uid="billing.receipt")
@@ -23,3 +31,21 @@ def _queue_confirmation(sender, *, entry: LedgerEntry, previous: str, **kwargs) 
     if entry.state == LedgerEntry.State.UNKNOWN:
         root_id = entry.parent_id or entry.pk
         transaction.on_commit(lambda: movement_confirm.apply_async((root_id,), countdown=2))
+
+
+@receiver(ledger_entry_settled, dispatch_uid="billing.online_settled")
+def _online_settled(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> None:
+    # The credit row's end state (directly or by reconciliation) moves the payment once.
+    if online_credit_settled(entry=entry) and entry.state == LedgerEntry.State.APPLIED:
+        payment_id = entry.online_payment_id
+        transaction.on_commit(lambda: online_receipt_email.delay(payment_id))
+
+
+@receiver(online_payment_paid, dispatch_uid="billing.online_credit")
+def _queue_online_credit(sender, *, payment_id: int, **kwargs) -> None:
+    transaction.on_commit(lambda: online_credit.delay(payment_id))
+
+
+@receiver(online_reversal_created, dispatch_uid="billing.online_reversal")
+def _queue_online_reversal(sender, *, entry_id: int, **kwargs) -> None:
+    transaction.on_commit(lambda: online_reversal.delay(entry_id))

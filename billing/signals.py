@@ -6,3 +6,7 @@ from django.dispatch import Signal
 # previous (its former state). Sent inside the settling code path; receivers that do
 # anything outside the database queue it with transaction.on_commit.
 ledger_entry_settled = Signal()
+# A verified notification said paid (sent on every such delivery; crediting is idempotent).
+online_payment_paid = Signal()
+# A refund or chargeback deduction row was written and is to be sent at once.
+online_reversal_created = Signal()

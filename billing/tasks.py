@@ -11,7 +11,7 @@ from telephony.models import SyncState
 from telephony.tasks import fan_out
 
 from .models import LedgerEntry
-from .services import notify, transfers
+from .services import notify, online, online_receipts, transfers
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +76,30 @@ def fee_reports_all() -> int:
 def low_balance_alerts() -> int:
     """E-mails at most once per crossing, whoever runs it and however often."""
     return notify.low_balance_alerts_send()
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=10)
+def online_credit(payment_id: int) -> str:
+    """Credit one paid online payment (one ledger row, one Pay, however often it runs).
+
+    A credit whose Pay answer was lost is confirmed by movement_confirm and the sweep.
+    """
+    entry = online.online_credit(payment_id=payment_id)
+    return entry.state if entry else "not paid"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def online_reversal(entry_id: int) -> str:
+    entry = online.online_reversal_apply(actor=None, entry_id=entry_id)
+    return entry.state if entry else "gone"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def online_receipt_email(payment_id: int) -> int:
+    return online_receipts.online_receipt_send(payment_id=payment_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def online_sweep() -> int:
+    """Credit paid payments a lost task left waiting; expire abandoned checkouts."""
+    return online.online_sweep()

@@ -17,6 +17,7 @@ from telephony.selectors import day_bounds, last_synced, sync_states
 from telephony.services.mirror import Refresh, account_refresh
 
 from .customer_forms import MAX_CALL_RANGE_DAYS, StatementForm
+from .models import OnlinePayment
 from .selectors import (
     SPEND_CACHE_SECONDS,
     burn_rate,
@@ -27,6 +28,7 @@ from .selectors import (
 )
 
 PAYMENTS_PER_PAGE = 25
+ONLINE_PAYMENTS_SHOWN = 20
 
 
 def stale_notice(refresh: Refresh) -> str:
@@ -96,6 +98,9 @@ def payments(request: HttpRequest) -> HttpResponse:
             "page": page,
             "payments": page.object_list,
             "payments_synced_at": last_synced(account.server_id, SyncState.Job.PAYMENTS),
+            "online_payments": OnlinePayment.objects.filter(
+                server_id=account.server_id, account=account.account
+            ).order_by("-created_at")[:ONLINE_PAYMENTS_SHOWN],
         },
     )
 

@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -263,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.reconcile_unknown",
         "schedule": timedelta(seconds=SYNC_RECONCILE_INTERVAL),
     },
+    "online": {
+        "task": "billing.tasks.online_sweep",
+        "schedule": timedelta(seconds=SYNC_RECONCILE_INTERVAL),
+    },
     "alerts": {
         "task": "billing.tasks.low_balance_alerts",
         "schedule": timedelta(seconds=SYNC_ALERTS_INTERVAL),
@@ -303,6 +308,61 @@ PORTAL_NAME = _read("PORTAL_NAME", str, default="VOS Portal")
 PORTAL_BASE_URL = _read("PORTAL_BASE_URL", str, default="http://localhost:8000").rstrip("/")
 _url("PORTAL_BASE_URL", PORTAL_BASE_URL, ("http", "https"))
 LOW_BALANCE_DEFAULT = _read("LOW_BALANCE_DEFAULT", str, default="5")
+
+
+def _check_amount(name: str, value: str) -> None:
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0:
+        raise ImproperlyConfigured(f"{name}: expected a positive amount, got {value!r}")
+
+
+# --- Online payments (docs/MONEY.md, "Online payments") ----------------------------------------
+# "stripe" (Checkout: cards, Alipay, WeChat Pay), "test" (the portal's own test gateway page;
+# never with DEBUG off), or empty: DEBUG uses the test gateway, production turns the feature off.
+ONLINE_PAYMENTS_PROVIDER = (_read("ONLINE_PAYMENTS_PROVIDER", str, default="") or "").strip()
+if not ONLINE_PAYMENTS_PROVIDER and DEBUG:
+    ONLINE_PAYMENTS_PROVIDER = "test"
+if ONLINE_PAYMENTS_PROVIDER not in ("", "stripe", "test"):
+    raise ImproperlyConfigured(
+        "ONLINE_PAYMENTS_PROVIDER: expected stripe, test or empty, "
+        f"got {ONLINE_PAYMENTS_PROVIDER!r}"
+    )
+if ONLINE_PAYMENTS_PROVIDER == "test" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("ONLINE_PAYMENTS_PROVIDER: the test gateway needs DEBUG on")
+STRIPE_SECRET_KEY = _secret("STRIPE_SECRET_KEY") or ""
+STRIPE_WEBHOOK_SECRET = _secret("STRIPE_WEBHOOK_SECRET") or ""
+if ONLINE_PAYMENTS_PROVIDER == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: "
+        "both required when ONLINE_PAYMENTS_PROVIDER=stripe"
+    )
+# Checkout's payment method types (Stripe names): card, alipay, wechat_pay.
+ONLINE_PAYMENTS_METHODS = _read(
+    "ONLINE_PAYMENTS_METHODS", list, default=["card", "alipay", "wechat_pay"]
+)
+ONLINE_PAYMENTS_CURRENCY = (
+    _read("ONLINE_PAYMENTS_CURRENCY", str, default=PORTAL_CURRENCY) or PORTAL_CURRENCY
+).upper()
+ONLINE_PAYMENTS_MIN = _read("ONLINE_PAYMENTS_MIN", str, default="5")
+ONLINE_PAYMENTS_MAX = _read("ONLINE_PAYMENTS_MAX", str, default="500")
+# Per customer and day (TIME_ZONE): open, paid and credited payments count.
+ONLINE_PAYMENTS_DAILY_LIMIT = _read("ONLINE_PAYMENTS_DAILY_LIMIT", str, default="1000")
+ONLINE_PAYMENTS_PRESETS = _read("ONLINE_PAYMENTS_PRESETS", list, default=["10", "20", "50", "100"])
+for _name in ("ONLINE_PAYMENTS_MIN", "ONLINE_PAYMENTS_MAX", "ONLINE_PAYMENTS_DAILY_LIMIT"):
+    _check_amount(_name, globals()[_name])
+for _preset in ONLINE_PAYMENTS_PRESETS:
+    _check_amount("ONLINE_PAYMENTS_PRESETS", _preset)
+# Shown instead of the form when online payments are off (how else to top up).
+ONLINE_PAYMENTS_OFF_TEXT = _read("ONLINE_PAYMENTS_OFF_TEXT", str, default="")
+# Refunds and chargebacks: deducted at once (true) or held for staff review in the admin.
+ONLINE_REFUNDS_AUTO = _bool("ONLINE_REFUNDS_AUTO", False)
+# Seconds the portal waits for the gateway when it creates a checkout.
+ONLINE_GATEWAY_TIMEOUT = _read("ONLINE_GATEWAY_TIMEOUT", float, default=8.0)
+# Notifications accepted per client address and minute (more get 429; the gateway retries).
+ONLINE_WEBHOOK_RATE = _read("ONLINE_WEBHOOK_RATE", int, default=120)
 
 # --- Auth, sessions, security -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("my/", include("portal.customer_urls")),
     path("reseller/", include("billing.reseller_urls")),
+    path("payments/", include("billing.online_urls")),
     path("vos-push/", include("telephony.push_urls")),
     path("staff/status/", staff_views.status, name="staff_status"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -189,9 +189,11 @@ def ledger_sweep(*, now: datetime | None = None) -> ReconcileSummary:
             error="no answer recorded (process stopped while sending)",
         )
     # A first leg or a single row nobody sent: the user has gone, never send it late.
+    # Online credits and held refund deductions are not a user's request: they are sent by
+    # billing.services.online (the sweep, or staff), however late.
     for entry in LedgerEntry.objects.filter(
         state=State.PENDING, sent_at__isnull=True, parent__isnull=True, created_at__lt=stale
-    ):
+    ).exclude(kind__in=[Kind.ONLINE, Kind.ONLINE_REVERSAL]):
         settle(
             entry,
             State.FAILED,
