@@ -59,6 +59,14 @@ class Profile(models.Model):
         default=False,
         help_text=_("A top-up also debits the reseller's own VOS account by the same amount."),
     )
+    allow_negative_balance = models.BooleanField(
+        _("may allow a negative balance"),
+        default=False,
+        help_text=_(
+            'The reseller may tick "allow a negative balance" to deduct below a customer\'s '
+            "overdraft limit. A prepaid reseller never takes more than the customer has."
+        ),
+    )
 
     class Meta:
         verbose_name = _("profile")
