@@ -100,6 +100,8 @@ class PayRecord(models.Model):
         MAKE_ZERO = 3, _("Reset to zero")
 
     class PayType(models.IntegerChoices):
+        # The switch's own payType: how its console filed the payment, not how the money
+        # was paid (a WeChat top-up made through the API is filed as "cash", 0).
         CASH = 0, _("Cash")
         PHONE_CARD = 2, _("Phone card")
         OTHER = 5, _("Other")
@@ -123,6 +125,25 @@ class PayRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} @ {self.paid_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def pay_type_label(self) -> str:
+        try:
+            return str(self.PayType(self.pay_type).label)
+        except ValueError:
+            return str(self.pay_type)
+
+    @property
+    def portal_reference(self) -> str:
+        """The ``portal#<id>`` tag a portal movement put in front of the memo, or ""."""
+        head = self.memo.split(maxsplit=1)[0] if self.memo.strip() else ""
+        return head if head.startswith("portal#") else ""
+
+    @property
+    def memo_text(self) -> str:
+        """The memo as the person wrote it: without the portal's reference tag."""
+        tag = self.portal_reference
+        return self.memo.removeprefix(tag).strip() if tag else self.memo.strip()
 
 
 class FeeReport(models.Model):
@@ -175,3 +196,25 @@ class Consumption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} @ {self.at:%Y-%m-%d}"
+
+
+class PayHistoryCoverage(models.Model):
+    """One account's pay history read from VOS for [begin, end) at ``fetched_at``.
+
+    Written by every per-account fetch (after a Pay, the admin's "Fetch now"); the report
+    compares a ledger row only once a fetch like this, or the periodic sync's cursor, covers it.
+    """
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="+")
+    account = models.CharField(max_length=64)
+    begin = models.DateTimeField()
+    end = models.DateTimeField()
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("pay-history fetch")
+        verbose_name_plural = _("pay-history fetches")
+        indexes = [models.Index(fields=["server", "account", "end"], name="payhistory_coverage")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.begin:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"

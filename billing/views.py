@@ -20,6 +20,7 @@ from .customer_forms import MAX_CALL_RANGE_DAYS, StatementForm
 from .selectors import (
     SPEND_CACHE_SECONDS,
     burn_rate,
+    payments_awaiting,
     payments_for,
     recent_spend,
     spend_chart,
@@ -95,6 +96,7 @@ def payments(request: HttpRequest) -> HttpResponse:
             "account": account,
             "page": page,
             "payments": page.object_list,
+            "awaiting": payments_awaiting(account) if page.number == 1 else [],
             "payments_synced_at": last_synced(account.server_id, SyncState.Job.PAYMENTS),
         },
     )
