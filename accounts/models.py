@@ -70,6 +70,7 @@ class Profile(models.Model):
 
     class Meta:
         verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
@@ -134,6 +135,8 @@ class AuditLog(models.Model):
         db_table = "billing_auditlog"  # created by billing before the model moved here
         ordering = ["-at"]
         indexes = [models.Index(fields=["server", "account", "at"], name="audit_account")]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.account} {self.outcome}"

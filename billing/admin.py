@@ -72,6 +72,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=account", "=idempotency_key", "=reseller_account")
     raw_id_fields = ("parent", "created_by")
     actions = ("reconcile_now",)
+    # The reconciliation report's link sits with the object tools, not in the page title.
+    change_list_template = "admin/billing/ledgerentry/change_list.html"
     readonly_fields = [field.name for field in LedgerEntry._meta.fields] + ["vos_memo"]
 
     @admin.display(description=_("state"), ordering="state")
@@ -115,17 +117,6 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
             % {"n": len(open_rows), **counts},
             messages.SUCCESS,
         )
-
-    def changelist_view(self, request: HttpRequest, extra_context=None):
-        extra_context = {
-            "subtitle": format_html(
-                '<a href="{}">{}</a>',
-                reverse("admin:billing_reconciliation"),
-                _("Reconciliation report: ledger vs VOS pay history"),
-            ),
-            **(extra_context or {}),
-        }
-        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         urls = super().get_urls()

@@ -59,7 +59,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         verbose_name = _("ledger entry")
-        verbose_name_plural = _("ledger")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["state", "created_at"], name="ledger_state"),
@@ -118,6 +118,8 @@ class PayRecord(models.Model):
 
     class Meta:
         ordering = ["-paid_at"]
+        verbose_name = _("pay-history record")
+        verbose_name_plural = _("pay history")
         constraints = [
             models.UniqueConstraint(fields=["server", "natural_key"], name="payrecord_natural_key")
         ]
@@ -162,6 +164,8 @@ class FeeReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["server", "account", "day"], name="feereport_day")
         ]
+        verbose_name = _("fee report")
+        verbose_name_plural = _("fee reports")
 
     def __str__(self) -> str:
         return f"{self.account} {self.day} {self.total_fee}"
@@ -193,6 +197,8 @@ class Consumption(models.Model):
             )
         ]
         indexes = [models.Index(fields=["server", "account", "at"], name="consumption_account")]
+        verbose_name = _("consumption charge")
+        verbose_name_plural = _("consumption charges")
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} @ {self.at:%Y-%m-%d}"
