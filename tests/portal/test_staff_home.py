@@ -98,3 +98,19 @@ def test_the_chinese_admin_has_no_english_model_names(staff_client):
     for english in ("Audit log", "Call records", "Ledger entries", "VOS accounts", "Portal users"):
         assert english not in html, english
     assert "账户s" not in html
+
+
+@override_settings(DEBUG=True)
+def test_a_customer_on_a_reseller_page_gets_the_portals_own_404(client):
+    client.force_login(CustomerFactory())
+    response = client.get("/reseller/")
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "Page not found" in html and 'href="/"' in html
+    assert "URLconf" not in html  # not Django's debug page
+
+
+def test_every_page_has_a_favicon(client):
+    client.force_login(CustomerFactory())
+    html = client.get(reverse("customer:dashboard")).content.decode()
+    assert 'rel="icon"' in html and "favicon.svg" in html
