@@ -15,7 +15,9 @@ from billing.services import topups
 from telephony.models import VosAccount
 from tests.accounts.factories import PASSWORD, StaffFactory
 from tests.billing.factories import demo_world
-from tests.browser_support import DESKTOP, PHONE, log_in
+from tests.browser_support import PHONE, log_in
+
+DESKTOP = {"width": 1366, "height": 800}  # the desktop width pages are checked at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,6 +34,18 @@ CUSTOMER_PAGES = {"customer-dashboard": "/my/", "customer-payments": "/my/paymen
 @pytest.fixture
 def world(vos_server, vos_client, vos_emulator):
     world = demo_world(vos_server, vos_client)
+    # 1001's own top-up, so its Payments page shows a row that is "just applied".
+    topups.topup_submit(
+        actor=Actor(user=world.reseller, ip=None),
+        agent=reseller_agent(world.reseller),
+        movement=topups.TopupRequest(
+            customer=world.account("1001"),
+            amount=Decimal("150"),
+            deduct=False,
+            memo="充值 微信支付",
+            idempotency_key=str(uuid.uuid4()),
+        ),
+    )
     # Amounts of 100 and more, the ones that used to wrap as "USD / 100.74".
     VosAccount.objects.filter(server=vos_server).update(balance=Decimal("12345.67"))
     Profile.objects.filter(user=world.reseller).update(allow_negative_balance=True)
@@ -147,14 +161,15 @@ def test_staff_pages_fit_the_screen(new_page, world, screenshot_dir, language, s
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_customer_pages_fit_a_phone_and_amounts_do_not_wrap(
-    new_page, world, screenshot_dir, language
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_customer_pages_fit_and_amounts_do_not_wrap(
+    new_page, world, screenshot_dir, language, size
 ):
     Profile.objects.filter(user=world.customer).update(language=language)
     VosAccount.objects.filter(account="1001").update(balance=Decimal("100.74"))
-    page = new_page(viewport=PHONE, locale=language)
+    page = new_page(viewport=PHONE if size == "phone" else DESKTOP, locale=language)
     log_in(page, "zhangwei", PASSWORD)
-    _visit(page, CUSTOMER_PAGES, screenshot_dir, f"phone-{language}")
+    _visit(page, CUSTOMER_PAGES, screenshot_dir, f"{size}-{language}")
 
 
 def test_opening_the_menu_leaves_the_button_where_it_was(new_page, world):
