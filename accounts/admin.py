@@ -15,6 +15,15 @@ from django.utils.translation import ngettext
 
 from .models import AuditLog, Invitation, Profile, Role
 from .services import onboarding
+from .services.audit import actor_for, audit_log
+
+# Settings that decide how much money a reseller may move: every change is audited.
+RESELLER_MONEY_FIELDS = (
+    "topup_cap_per_transaction",
+    "topup_cap_per_day",
+    "prepaid",
+    "allow_negative_balance",
+)
 
 User = get_user_model()
 
@@ -31,6 +40,7 @@ class ProfileAdminForm(forms.ModelForm):
             "topup_cap_per_transaction",
             "topup_cap_per_day",
             "prepaid",
+            "allow_negative_balance",
         ]
 
     def clean(self):
@@ -53,7 +63,14 @@ class ProfileInline(admin.StackedInline):
         (_("Alerts"), {"fields": ["low_balance_threshold", "low_balance_alerted_at"]}),
         (
             _("Reseller settings"),
-            {"fields": ["topup_cap_per_transaction", "topup_cap_per_day", "prepaid"]},
+            {
+                "fields": [
+                    "topup_cap_per_transaction",
+                    "topup_cap_per_day",
+                    "prepaid",
+                    "allow_negative_balance",
+                ]
+            },
         ),
     ]
     readonly_fields = ["low_balance_alerted_at"]
@@ -97,6 +114,26 @@ class PortalUserAdmin(DjangoUserAdmin):
     show_full_result_count = False
     ordering = ["username"]
 
+    def save_formset(self, request, form, formset, change):
+        changes = [
+            (inline_form.instance, _money_changes(inline_form))
+            for inline_form in formset.forms
+            if isinstance(inline_form.instance, Profile) and inline_form.has_changed()
+        ]
+        super().save_formset(request, form, formset, change)
+        for profile, changed in changes:
+            if changed:
+                account = profile.vos_account
+                audit_log(
+                    actor=actor_for(request),
+                    action="profile.reseller_settings",
+                    outcome="ok",
+                    server=account.server if account else None,
+                    account=account.account if account else "",
+                    user=profile.user.get_username(),
+                    changes=changed,
+                )
+
     @admin.display(description=_("role"), ordering="profile__role")
     def role(self, obj):
         profile = getattr(obj, "profile", None)
@@ -111,6 +148,16 @@ class PortalUserAdmin(DjangoUserAdmin):
     def server(self, obj):
         profile = getattr(obj, "profile", None)
         return profile.vos_account.server.name if profile and profile.vos_account else "—"
+
+
+def _money_changes(form: forms.ModelForm) -> dict[str, list[str]]:
+    """{field: [before, after]} of the reseller's money settings the form changes."""
+    changed = {}
+    for name in RESELLER_MONEY_FIELDS:
+        if name in form.changed_data:
+            before = form.initial.get(name)
+            changed[name] = [str(before), str(form.cleaned_data.get(name))]
+    return changed
 
 
 class InvitationAdminForm(forms.ModelForm):

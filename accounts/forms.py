@@ -216,7 +216,9 @@ class ProfileForm(forms.Form):
         min_value=Decimal("0"),
         max_digits=14,
         decimal_places=2,
-        help_text=_("We e-mail you when the available credit falls below this amount."),
+        help_text=_(
+            "We e-mail you, and the dashboard warns you, when your balance falls below this amount."
+        ),
     )
 
     def __init__(self, *args, with_threshold: bool, current_time_zone: str = "", **kwargs):

@@ -59,9 +59,18 @@ class Profile(models.Model):
         default=False,
         help_text=_("A top-up also debits the reseller's own VOS account by the same amount."),
     )
+    allow_negative_balance = models.BooleanField(
+        _("may allow a negative balance"),
+        default=False,
+        help_text=_(
+            'The reseller may tick "allow a negative balance" to deduct below a customer\'s '
+            "overdraft limit. A prepaid reseller never takes more than the customer has."
+        ),
+    )
 
     class Meta:
         verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
@@ -126,6 +135,8 @@ class AuditLog(models.Model):
         db_table = "billing_auditlog"  # created by billing before the model moved here
         ordering = ["-at"]
         indexes = [models.Index(fields=["server", "account", "at"], name="audit_account")]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.account} {self.outcome}"

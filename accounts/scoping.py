@@ -10,6 +10,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import render
 
 from telephony.models import VosAccount
 
@@ -38,7 +39,9 @@ def role_required(role: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if role_of(request.user) != role:
-                raise Http404
+                # The portal's own "not found" page, in DEBUG too (never Django's debug 404
+                # with the URL list), and the same answer whether or not the page exists.
+                return render(request, "404.html", status=404)
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -6,11 +6,13 @@ import csv
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
@@ -39,6 +41,7 @@ CSV_HEADER = (
     gettext_lazy("Hang-up side"),
     gettext_lazy("End reason"),
 )
+CSV_KEYS = ("Start", "Caller", "Callee", "Duration", "Billed", "Cost", "Side", "Reason")
 CSV_BATCH = 500
 
 
@@ -92,6 +95,15 @@ def calls(request: HttpRequest) -> HttpResponse:
     return render(request, "telephony/calls.html", context)
 
 
+def _csv_header(tz_name: str) -> list[str]:
+    """The CSV's column names; the start names its time zone and the cost its currency."""
+    named = {
+        "Start": _("Start (%(tz)s)") % {"tz": tz_name},
+        "Cost": _("Cost (%(currency)s)") % {"currency": settings.PORTAL_CURRENCY or "—"},
+    }
+    return [named.get(key, str(h)) for key, h in zip(CSV_KEYS, CSV_HEADER, strict=True)]
+
+
 class _Echo:
     """A file-like object whose write() hands the CSV line back (for streaming)."""
 
@@ -141,7 +153,7 @@ def calls_csv(request: HttpRequest) -> HttpResponse:
     lines = _csv_lines(
         calls_rows(calls_for(account, **query)),
         tz=timezone.get_current_timezone(),
-        header=[str(h) for h in CSV_HEADER],
+        header=_csv_header(timezone.get_current_timezone_name()),
         sides={k: str(v) for k, v in HANGUP_SIDES.items()},
         reasons={k: end_reason(k) for k in END_REASONS},
     )

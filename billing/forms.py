@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import reseller_agent, reseller_customers
 from telephony.models import VosAccount
+from telephony.money import format_money
 
 from .services.ledger import USER_MEMO_MAX
 
@@ -58,9 +59,27 @@ class TopupForm(ResellerFormMixin, forms.Form):
         required=False,
         help_text=_("Optional. Shown in the payment history."),
     )
+    allow_negative = forms.BooleanField(
+        label=_("Allow a negative balance"),
+        required=False,
+        help_text=_("Deductions only: let the balance fall below minus the overdraft limit."),
+    )
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     customer: VosAccount | None = None
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        profile = user.profile
+        # Only resellers staff have allowed see the choice; the service refuses it for others.
+        if not profile.allow_negative_balance:
+            del self.fields["allow_negative"]
+        self.fields["amount"].help_text = _(
+            "At most %(cap)s in one transaction, %(day)s a day (top-ups and deductions)."
+        ) % {
+            "cap": format_money(profile.topup_cap_per_transaction),
+            "day": format_money(profile.topup_cap_per_day),
+        }
 
     def clean_account(self) -> str:
         account = self.cleaned_data["account"].strip()
@@ -88,6 +107,10 @@ class TopupForm(ResellerFormMixin, forms.Form):
     @property
     def deduct(self) -> bool:
         return self.cleaned_data.get("direction") == self.DEDUCT
+
+    @property
+    def negative_allowed(self) -> bool:
+        return self.deduct and bool(self.cleaned_data.get("allow_negative"))
 
 
 class LimitForm(forms.Form):

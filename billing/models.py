@@ -69,7 +69,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         verbose_name = _("ledger entry")
-        verbose_name_plural = _("ledger")
+        verbose_name_plural = _("ledger entries")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["state", "created_at"], name="ledger_state"),
@@ -111,6 +111,8 @@ class PayRecord(models.Model):
         MAKE_ZERO = 3, _("Reset to zero")
 
     class PayType(models.IntegerChoices):
+        # The switch's own payType: how its console filed the payment, not how the money
+        # was paid (a WeChat top-up made through the API is filed as "cash", 0).
         CASH = 0, _("Cash")
         PHONE_CARD = 2, _("Phone card")
         OTHER = 5, _("Other")
@@ -127,6 +129,8 @@ class PayRecord(models.Model):
 
     class Meta:
         ordering = ["-paid_at"]
+        verbose_name = _("pay-history record")
+        verbose_name_plural = _("pay history")
         constraints = [
             models.UniqueConstraint(fields=["server", "natural_key"], name="payrecord_natural_key")
         ]
@@ -134,6 +138,25 @@ class PayRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} @ {self.paid_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def pay_type_label(self) -> str:
+        try:
+            return str(self.PayType(self.pay_type).label)
+        except ValueError:
+            return str(self.pay_type)
+
+    @property
+    def portal_reference(self) -> str:
+        """The ``portal#<id>`` tag a portal movement put in front of the memo, or ""."""
+        head = self.memo.split(maxsplit=1)[0] if self.memo.strip() else ""
+        return head if head.startswith("portal#") else ""
+
+    @property
+    def memo_text(self) -> str:
+        """The memo as the person wrote it: without the portal's reference tag."""
+        tag = self.portal_reference
+        return self.memo.removeprefix(tag).strip() if tag else self.memo.strip()
 
 
 class FeeReport(models.Model):
@@ -152,6 +175,8 @@ class FeeReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["server", "account", "day"], name="feereport_day")
         ]
+        verbose_name = _("fee report")
+        verbose_name_plural = _("fee reports")
 
     def __str__(self) -> str:
         return f"{self.account} {self.day} {self.total_fee}"
@@ -183,6 +208,8 @@ class Consumption(models.Model):
             )
         ]
         indexes = [models.Index(fields=["server", "account", "at"], name="consumption_account")]
+        verbose_name = _("consumption charge")
+        verbose_name_plural = _("consumption charges")
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount} @ {self.at:%Y-%m-%d}"
@@ -299,3 +326,25 @@ class PaymentNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type or '?'} {self.outcome} @ {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PayHistoryCoverage(models.Model):
+    """One account's pay history read from VOS for [begin, end) at ``fetched_at``.
+
+    Written by every per-account fetch (after a Pay, the admin's "Fetch now"); the report
+    compares a ledger row only once a fetch like this, or the periodic sync's cursor, covers it.
+    """
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="+")
+    account = models.CharField(max_length=64)
+    begin = models.DateTimeField()
+    end = models.DateTimeField()
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("pay-history fetch")
+        verbose_name_plural = _("pay-history fetches")
+        indexes = [models.Index(fields=["server", "account", "end"], name="payhistory_coverage")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.begin:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
-"""What follows a ledger row's move: the customer's receipt, and the background confirmation
-of a Pay whose answer was lost or not waited for; online payments' credit and receipt. All
-queued after the commit."""
+"""What follows a ledger row's move: the customer's receipt, the pay-history read that brings
+the switch's record into the mirror, the background confirmation of a Pay whose answer was
+lost or not waited for, and online payments' credit and receipt; all queued after the commit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from .models import LedgerEntry
 from .services.online import online_credit_settled
 from .signals import ledger_entry_settled, online_payment_paid, online_reversal_created
 from .tasks import (
+    PAY_HISTORY_DELAY_SECONDS,
+    entry_pay_history,
     movement_confirm,
     online_credit,
     online_receipt_email,
@@ -49,3 +51,12 @@ def _queue_online_credit(sender, *, payment_id: int, **kwargs) -> None:
 @receiver(online_reversal_created, dispatch_uid="billing.online_reversal")
 def _queue_online_reversal(sender, *, entry_id: int, **kwargs) -> None:
     transaction.on_commit(lambda: online_reversal.delay(entry_id))
+
+
+@receiver(ledger_entry_settled, dispatch_uid="billing.pay_history")
+def _queue_pay_history(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> None:
+    if entry.state == LedgerEntry.State.APPLIED:
+        entry_id = entry.pk
+        transaction.on_commit(
+            lambda: entry_pay_history.apply_async((entry_id,), countdown=PAY_HISTORY_DELAY_SECONDS)
+        )

@@ -120,34 +120,29 @@ def topup(request: HttpRequest) -> HttpResponse:
     if "edit" in request.POST or not form.is_valid():
         return _topup_form(request, form)
     agent = reseller_agent(request.user)
+    movement = topup_service.TopupRequest(
+        customer=form.customer,
+        amount=form.cleaned_data["amount"],
+        deduct=form.deduct,
+        memo=form.cleaned_data["memo"],
+        idempotency_key=form.cleaned_data["key"],
+        allow_negative=form.negative_allowed,
+    )
     try:
-        topup_service.topup_caps_check(
-            profile=request.user.profile,
-            agent=agent,
-            amount=form.cleaned_data["amount"],
-            deduct=form.deduct,
-        )
-    except ledger.LedgerError as exc:
-        form.add_error(exc.field, exc.message)
-        return _topup_form(request, form)
-    if "confirm" not in request.POST:
-        return render(
-            request, "reseller/topup_confirm.html", {"form": form, "customer": form.customer}
-        )
-    try:
+        if "confirm" not in request.POST:
+            preview = topup_service.topup_preview(
+                profile=request.user.profile, agent=agent, movement=movement
+            )
+            return render(
+                request,
+                "reseller/topup_confirm.html",
+                {"form": form, "customer": form.customer, "preview": preview},
+            )
         entry = topup_service.topup_submit(
-            actor=audit.actor_for(request),
-            agent=agent,
-            movement=topup_service.TopupRequest(
-                customer=form.customer,
-                amount=form.cleaned_data["amount"],
-                deduct=form.deduct,
-                memo=form.cleaned_data["memo"],
-                idempotency_key=form.cleaned_data["key"],
-            ),
+            actor=audit.actor_for(request), agent=agent, movement=movement
         )
     except ledger.LedgerError as exc:
-        form.add_error(exc.field, exc.message)
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return _topup_form(request, form)
     return redirect("reseller:receipt", pk=entry.pk)
 

@@ -20,7 +20,8 @@ from django.utils import timezone
 from telephony.models import Cdr, VosAccount
 from telephony.selectors import day_bounds
 
-from .models import Consumption, PayRecord
+from .models import Consumption, LedgerEntry, PayRecord
+from .services.ledger import memo_tag_of, reconcile_margin
 
 ZERO = Decimal("0")
 SPEND_DAYS = 30
@@ -285,6 +286,49 @@ def payments_for(
     if end is not None:
         payments = payments.filter(paid_at__lt=end)
     return payments.order_by("-paid_at", "-id")
+
+
+# How far back the Payments page looks for applied movements the mirror does not show yet.
+AWAITING_DAYS = 31
+
+
+def payments_awaiting(vos_account: VosAccount, *, now: datetime | None = None) -> list:
+    """Applied ledger rows of the account whose pay-history record is not in the mirror yet
+    (newest first). A row is shown until its record arrives, never beside it: a record is its
+    row's when it carries the row's ``portal#<id>`` tag, is the record reconciliation matched
+    (``vos_record_key``), or, memo-less, has the row's amount and balance after."""
+    now = now or timezone.now()
+    entries = list(
+        LedgerEntry.objects.filter(
+            server_id=vos_account.server_id,
+            account=vos_account.account,
+            state=LedgerEntry.State.APPLIED,
+            settled_at__gte=now - timedelta(days=AWAITING_DAYS),
+        ).order_by("-settled_at", "-pk")
+    )
+    if not entries:
+        return []
+    earliest = min(e.sent_at or e.created_at for e in entries) - reconcile_margin()
+    tags, keys, memo_less = set(), set(), []
+    for memo, key, amount, after in payments_for(vos_account, start=earliest).values_list(
+        "memo", "natural_key", "amount", "balance_after"
+    ):
+        tag = memo_tag_of(memo)
+        if tag:
+            tags.add(tag)
+        elif not memo:
+            memo_less.append((amount, after))
+        keys.add(key)
+    awaiting = []
+    for entry in entries:
+        if entry.memo_tag in tags or (entry.vos_record_key and entry.vos_record_key in keys):
+            continue
+        pair = (entry.amount, entry.balance_after)
+        if pair in memo_less:
+            memo_less.remove(pair)
+            continue
+        awaiting.append(entry)
+    return awaiting
 
 
 # --- Statement -------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from django.core.cache import cache
 
 from telephony.models import SyncState
 from telephony.tasks import fan_out
+from telephony.vos import VosError
 
 from .models import LedgerEntry
-from .services import notify, online, online_receipts, transfers
+from .services import mirror, notify, online, online_receipts, transfers
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,29 @@ def movement_confirm(entry_id: int) -> str:
 def receipt_email(entry_id: int) -> int:
     entry = LedgerEntry.objects.select_related("server").filter(pk=entry_id).first()
     return notify.receipt_email_send(entry=entry) if entry else 0
+
+
+# How soon after a Pay is applied its account's pay history is read (the switch writes the
+# record with the answer; a few seconds let a burst of top-ups share the worker).
+PAY_HISTORY_DELAY_SECONDS = 5
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(VosError,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=6,
+)
+def entry_pay_history(entry_id: int) -> int:
+    """Read the pay history around one applied movement into the mirror, so the customer's
+    Payments page and the reconciliation report have the switch's record within seconds
+    instead of at the next hourly sync. Storing is by natural key: safe to run twice."""
+    entry = LedgerEntry.objects.select_related("server").filter(pk=entry_id).first()
+    if entry is None or entry.state != LedgerEntry.State.APPLIED:
+        return 0
+    return mirror.entry_history_fetch(entry=entry)
 
 
 @shared_task(acks_late=True)

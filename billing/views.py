@@ -21,6 +21,7 @@ from .models import OnlinePayment
 from .selectors import (
     SPEND_CACHE_SECONDS,
     burn_rate,
+    payments_awaiting,
     payments_for,
     recent_spend,
     spend_chart,
@@ -97,6 +98,7 @@ def payments(request: HttpRequest) -> HttpResponse:
             "account": account,
             "page": page,
             "payments": page.object_list,
+            "awaiting": payments_awaiting(account) if page.number == 1 else [],
             "payments_synced_at": last_synced(account.server_id, SyncState.Job.PAYMENTS),
             "online_payments": OnlinePayment.objects.filter(
                 server_id=account.server_id, account=account.account

@@ -413,6 +413,8 @@ X_FRAME_OPTIONS = "DENY"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date style per language (ISO dates, 24-hour times): portal/formats/<lang>/formats.py.
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = _read("TIME_ZONE", str, default="UTC")
 for _name, _tz in (("TIME_ZONE", TIME_ZONE), ("VOS_TIME_ZONE", VOS_TIME_ZONE)):
     try:

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
-from telephony import staff_views
+from telephony import staff_views as telephony_staff_views
 
-from . import views
+from . import staff_views, views
+
+# The admin carries the portal's name, and "View site" leads to the staff home (the site's
+# own "/" sends staff to it too, so the link never loops back into the admin).
+admin.site.site_header = format_lazy(_("{name} administration"), name=settings.PORTAL_NAME)
+admin.site.site_title = settings.PORTAL_NAME
+admin.site.index_title = _("Data and settings")
+admin.site.site_url = reverse_lazy("staff_home")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,7 +25,8 @@ urlpatterns = [
     path("reseller/", include("billing.reseller_urls")),
     path("payments/", include("billing.online_urls")),
     path("vos-push/", include("telephony.push_urls")),
-    path("staff/status/", staff_views.status, name="staff_status"),
+    path("staff/", staff_views.staff_home, name="staff_home"),
+    path("staff/status/", telephony_staff_views.status, name="staff_status"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

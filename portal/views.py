@@ -17,7 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if role == "customer":
         return redirect("customer:dashboard")
     if request.user.is_staff:
-        return redirect("admin:index")
+        return redirect("staff_home")
     return redirect("login")
 
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TelephonyConfig(AppConfig):
     name = "telephony"
-    verbose_name = "Telephony (VOS3000)"
+    verbose_name = _("Telephony (VOS3000)")
 
     def ready(self) -> None:
         from . import signals  # noqa: F401

@@ -146,6 +146,7 @@ class VosAccount(models.Model):
         ]
         indexes = [models.Index(fields=["server", "agent_account"], name="vosaccount_agent")]
         verbose_name = _("VOS account")
+        verbose_name_plural = _("VOS accounts")
 
     def __str__(self) -> str:
         return f"{self.account}@{self.server_id}"
@@ -186,6 +187,8 @@ class Phone(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["server", "e164"], name="phone_server_e164")]
         indexes = [models.Index(fields=["server", "account"], name="phone_account")]
+        verbose_name = _("phone")
+        verbose_name_plural = _("phones")
 
     def __str__(self) -> str:
         return self.e164
@@ -248,6 +251,8 @@ class Cdr(models.Model):
     end_reason = models.IntegerField(default=0)
 
     class Meta:
+        verbose_name = _("call record")
+        verbose_name_plural = _("call records")
         constraints = [
             models.UniqueConstraint(fields=["server", "natural_key"], name="cdr_natural_key")
         ]
@@ -296,6 +301,8 @@ class SyncState(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["server", "job"], name="syncstate_job")]
         ordering = ["server", "job"]
+        verbose_name = _("sync state")
+        verbose_name_plural = _("sync states")
 
     def __str__(self) -> str:
         return f"{self.server} {self.job}"

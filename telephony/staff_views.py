@@ -57,11 +57,8 @@ def _health(job: str, state: SyncState | None, now: datetime) -> str:
     return "ok"
 
 
-@staff_member_required
-def status(request):
-    if request.method == "POST":
-        return _run_now(request)
-    now = timezone.now()
+def server_rows(now: datetime) -> list[dict]:
+    """Every server with its jobs' health (the status page and the staff home)."""
     servers = VosServer.objects.annotate(
         accounts_count=Count(
             "accounts", filter=Q(accounts__missing_since__isnull=True), distinct=True
@@ -93,10 +90,18 @@ def status(request):
             if job in JOBS or (server.pk, job) in states
         ]
         rows.append({"server": server, "jobs": jobs, "phones_online": online.get(server.pk, 0)})
+    return rows
+
+
+@staff_member_required
+def status(request):
+    if request.method == "POST":
+        return _run_now(request)
+    now = timezone.now()
     return render(
         request,
         "telephony/status.html",
-        {"servers": rows, "now": now, "runnable": [str(j) for j in JOBS]},
+        {"servers": server_rows(now), "now": now, "runnable": [str(j) for j in JOBS]},
     )
 
 

@@ -18,7 +18,8 @@ from telephony.selectors import known_accounts, server_today, server_tz
 from telephony.services.jobs import cursor_date, cursor_time
 from telephony.vos import PayHistoryRecord, VosClient, chunked, client_for
 
-from ..models import Consumption, FeeReport, PayRecord
+from ..models import Consumption, FeeReport, LedgerEntry, PayHistoryCoverage, PayRecord
+from .ledger import reconcile_margin
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +122,33 @@ def pay_history_fetch(
 ) -> int:
     """Read VOS pay history of ``accounts`` into the PayRecord mirror; rows added.
 
-    Idempotent: records are keyed by their natural key.
+    Idempotent: records are keyed by their natural key. Each account's window is remembered
+    (PayHistoryCoverage), so the reconciliation report knows what the mirror has seen.
     """
     client = client_for(server)
     added = 0
     for account in sorted(set(accounts)):
+        fetched_at = timezone.now()
         history = client.get_pay_history(account=account, begin=begin, end=end)
         added += pay_records_store(server=server, records=history)
+        PayHistoryCoverage.objects.create(
+            server=server, account=account, begin=begin, end=end, fetched_at=fetched_at
+        )
     return added
+
+
+def entry_history_fetch(*, entry: LedgerEntry) -> int:
+    """After a Pay is applied: that account's pay history around it, into the mirror.
+
+    The window runs from the reconciliation margin before the Pay was sent to the margin
+    after now, so a switch clock that differs from ours still falls inside it.
+    """
+    margin = reconcile_margin()
+    sent = entry.sent_at or entry.created_at
+    now = timezone.now()
+    return pay_history_fetch(
+        server=entry.server, accounts=[entry.account], begin=sent - margin, end=now + margin
+    )
 
 
 def _insert_new(model, server: VosServer, rows: list) -> int:

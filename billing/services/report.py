@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from telephony.models import VosServer
 
 from ..models import LedgerEntry, PayRecord
+from .coverage import Coverage
 from .ledger import State, memo_tag_of
 
 
@@ -26,6 +27,8 @@ class ReportRow:
     vos_total: Decimal = Decimal("0")
     vos_count: int = 0
     open_count: int = 0
+    # Applied rows whose pay history the mirror has not read yet: not compared, not problems.
+    awaiting_count: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -46,7 +49,9 @@ def reconciliation_report(
     An applied ledger row is found in VOS by its memo (``portal#<id>``), or, on servers that
     return no memos, by a memo-less payment of the same account, day and amount (each payment
     used once). Portal payments in VOS that the ledger does not show applied, duplicates, and
-    rows still open are listed too. Days are those of the current time zone.
+    rows still open are listed too. An applied row is compared only once the mirror has read
+    the pay history where its record would be (billing.services.coverage); until then it is
+    counted as awaiting. Days are those of the current time zone.
     """
     tz = timezone.get_current_timezone()
     start = timezone.make_aware(datetime.combine(first, time.min), tz)
@@ -67,7 +72,7 @@ def reconciliation_report(
     applied = report.ledger_rows(ledger)
     tagged, memo_less = report.vos_records(records)
     report.tagged_compare(tagged, applied)
-    report.memo_less_compare(applied, tagged, memo_less)
+    report.memo_less_compare(applied, tagged, memo_less, Coverage(applied.values()))
     result = sorted(
         report.rows.values(), key=lambda r: (r.day, r.server.name, r.account), reverse=True
     )
@@ -153,6 +158,7 @@ class _Report:
         applied: dict[int, LedgerEntry],
         tagged: dict[int, list[PayRecord]],
         memo_less: dict[tuple[int, str, date], list[PayRecord]],
+        coverage: Coverage,
     ) -> None:
         for pk, entry in applied.items():
             if pk in tagged:
@@ -164,6 +170,8 @@ class _Report:
                 candidates.remove(match)
                 row.vos_total += match.amount
                 row.vos_count += 1
+            elif not coverage.covers(entry):
+                row.awaiting_count += 1
             else:
                 row.problems.append(
                     _("#%(id)s is applied in the ledger but not in VOS pay history") % {"id": pk}

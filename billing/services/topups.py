@@ -17,11 +17,11 @@ from accounts.models import Profile
 from accounts.services.audit import Actor, audit_log
 from telephony.models import VosAccount
 from telephony.money import format_money
-from telephony.services.mirror import account_apply
-from telephony.vos import VosError, page_client_for
+from telephony.vos import VosError
 
 from ..models import LedgerEntry
-from .ledger import OPEN_STATES, USER_MEMO_MAX, Kind, LedgerError, State, ledger_entry_for_key
+from .funds import Funds, debits_in_flight, funds_read
+from .ledger import USER_MEMO_MAX, Kind, LedgerError, State, ledger_entry_for_key
 from .transfers import transfer_advance
 
 
@@ -32,6 +32,7 @@ class TopupRequest:
     deduct: bool
     memo: str
     idempotency_key: str
+    allow_negative: bool = False  # the reseller ticked "allow a negative balance"
 
 
 def _lock_profile(profile: Profile) -> None:
@@ -51,52 +52,82 @@ def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 def reseller_day_total(*, agent: VosAccount, now: datetime | None = None) -> Decimal:
-    """Top-ups given today (applied, pending and unknown: anything that may become money)."""
+    """Money moved today, top-ups and deductions together (applied, pending and unknown:
+    anything that may become money); a deduction counts by its size."""
     start, end = _today_bounds(now or timezone.now())
-    total = LedgerEntry.objects.filter(
+    sums = LedgerEntry.objects.filter(
         server_id=agent.server_id,
         reseller_account=agent.account,
-        kind=Kind.TOPUP,
+        kind__in=(Kind.TOPUP, Kind.DEDUCT),
         state__in=(State.APPLIED, State.PENDING, State.UNKNOWN),
         created_at__gte=start,
         created_at__lt=end,
-    ).aggregate(total=Sum("amount"))["total"]
-    return total or Decimal("0")
+    ).aggregate(
+        given=Sum("amount", filter=Q(kind=Kind.TOPUP)),
+        taken=Sum("amount", filter=Q(kind=Kind.DEDUCT)),
+    )
+    return (sums["given"] or Decimal("0")) - (sums["taken"] or Decimal("0"))
 
 
-def _reseller_in_flight(*, agent: VosAccount, read_at: datetime) -> Decimal:
-    """Debits of the reseller's own account that a balance read at ``read_at`` may not show.
-
-    Open rows, and rows applied since the read. A debit counted twice only makes the check
-    stricter, never looser.
-    """
-    total = LedgerEntry.objects.filter(
-        Q(state__in=OPEN_STATES) | Q(state=State.APPLIED, settled_at__gte=read_at),
-        server_id=agent.server_id,
-        account=agent.account,
-        amount__lt=0,
-    ).aggregate(total=Sum("amount"))["total"]
-    return -(total or Decimal("0"))
-
-
-def topup_caps_check(*, profile: Profile, agent: VosAccount, amount: Decimal, deduct: bool) -> None:
-    """Per-transaction and per-day caps; LedgerError naming the amount field."""
+def topup_caps_check(*, profile: Profile, agent: VosAccount, amount: Decimal) -> None:
+    """Per-transaction and per-day caps (both directions); LedgerError naming the amount."""
     if amount > profile.topup_cap_per_transaction:
         raise LedgerError(
             _("The most you can move in one transaction is %(cap)s.")
             % {"cap": format_money(profile.topup_cap_per_transaction)},
             field="amount",
         )
-    if deduct:
-        return
     used = reseller_day_total(agent=agent)
     if used + amount > profile.topup_cap_per_day:
         left = max(Decimal("0"), profile.topup_cap_per_day - used)
         raise LedgerError(
-            _("This is over your daily top-up limit of %(cap)s: %(left)s is left today.")
+            _(
+                "This is over your daily limit of %(cap)s for top-ups and deductions together: "
+                "%(left)s is left today."
+            )
             % {"cap": format_money(profile.topup_cap_per_day), "left": format_money(left)},
             field="amount",
         )
+
+
+def deduction_check(
+    *, profile: Profile, amount: Decimal, funds: Funds, in_flight: Decimal, allow_negative: bool
+) -> Decimal:
+    """The customer's balance after a deduction of ``amount``; LedgerError if it may not go.
+
+    The balance may not fall below minus the overdraft limit, unless staff let this reseller
+    allow a negative balance and the reseller ticked it. A prepaid reseller is credited what
+    it takes, so it never takes more than the customer had available, whatever the ticks.
+    """
+    if allow_negative and not profile.allow_negative_balance:
+        raise LedgerError(
+            _("You may not take a customer below the overdraft limit."), field="allow_negative"
+        )
+    available = funds.available - in_flight
+    after = funds.balance - in_flight - amount
+    if profile.prepaid and amount > available:
+        raise LedgerError(
+            _(
+                "The customer has %(available)s available; a prepaid reseller cannot take more "
+                "than that."
+            )
+            % {"available": format_money(max(available, Decimal("0")))},
+            field="amount",
+        )
+    if after < -funds.limit_money and not allow_negative:
+        raise LedgerError(
+            _(
+                "This would leave the balance at %(after)s, below the overdraft limit of "
+                "%(limit)s. You can deduct at most %(most)s."
+            )
+            % {
+                "after": format_money(after),
+                "limit": format_money(funds.limit_money),
+                "most": format_money(max(available, Decimal("0"))),
+            },
+            field="amount",
+        )
+    return after
 
 
 def topup_submit(*, actor: Actor, agent: VosAccount, movement: TopupRequest) -> LedgerEntry:
@@ -104,10 +135,10 @@ def topup_submit(*, actor: Actor, agent: VosAccount, movement: TopupRequest) -> 
 
     ``agent`` is the reseller's own VOS account (the view finds it through accounts.scoping).
     A repeated submit with the same idempotency key returns the first submit's row and sends
-    nothing. Refusals (caps, the prepaid reseller's credit) raise LedgerError before anything
-    is written or sent. VOS outcomes are recorded on the row, never raised: a Pay whose answer
-    does not come within TOPUP_WAIT_SECONDS leaves the row unknown, confirmed in the
-    background (billing.tasks.movement_confirm).
+    nothing. Refusals (caps, the customer's funds, the prepaid reseller's credit) raise
+    LedgerError before anything is written or sent. VOS outcomes are recorded on the row, never
+    raised: a Pay whose answer does not come within TOPUP_WAIT_SECONDS leaves the row unknown,
+    confirmed in the background (billing.tasks.movement_confirm).
     """
     user = actor.user
     existing = ledger_entry_for_key(idempotency_key=movement.idempotency_key, user=user)
@@ -120,21 +151,30 @@ def topup_submit(*, actor: Actor, agent: VosAccount, movement: TopupRequest) -> 
         raise LedgerError(_("Enter an amount greater than zero."), field="amount")
     deadline = monotonic() + settings.TOPUP_WAIT_SECONDS
     profile: Profile = user.profile
-    credit = None
-    if profile.prepaid and not movement.deduct:
-        credit = _own_credit(actor=actor, agent=agent, request=movement)
+    # Read before the lock: no transaction is held open across a VOS call.
+    funds = _live_funds(actor=actor, agent=agent, request=movement, prepaid=profile.prepaid)
     try:
         with transaction.atomic():
             _lock_profile(profile)
             if LedgerEntry.objects.filter(idempotency_key=movement.idempotency_key).exists():
                 return ledger_entry_for_key(idempotency_key=movement.idempotency_key, user=user)
             profile.refresh_from_db()
-            _refusals_check(
-                actor=actor, profile=profile, agent=agent, request=movement, credit=credit
-            )
+            _refusals_check(profile=profile, agent=agent, request=movement, funds=funds)
             customer_row = _rows_create(
                 actor=actor, agent=agent, request=movement, prepaid=profile.prepaid
             )
+    except LedgerError as exc:
+        # Audited after the rollback, or the refusal's own row would be rolled back with it.
+        audit_log(
+            actor=actor,
+            action=f"{_kind(movement)}.refused",
+            outcome="refused",
+            server=agent.server,
+            account=customer.account,
+            amount=movement.amount,
+            error=exc.message,
+        )
+        raise
     except IntegrityError:
         # The same key committed by a concurrent submit.
         existing = ledger_entry_for_key(idempotency_key=movement.idempotency_key, user=user)
@@ -146,68 +186,123 @@ def topup_submit(*, actor: Actor, agent: VosAccount, movement: TopupRequest) -> 
     return customer_row
 
 
-@dataclass(frozen=True)
-class _Credit:
-    money: Decimal
-    read_at: datetime
-
-
-def _own_credit(*, actor: Actor, agent: VosAccount, request: TopupRequest) -> _Credit:
-    """A prepaid reseller's own balance, read now (page timeout); LedgerError if unreadable."""
-    read_at = timezone.now()
+def _live_funds(
+    *, actor: Actor, agent: VosAccount, request: TopupRequest, prepaid: bool
+) -> Funds | None:
+    """What the check needs read now: the customer's funds before a deduction, a prepaid
+    reseller's own before a top-up; None for a plain top-up. LedgerError if unreadable."""
+    if request.deduct:
+        account = request.customer
+        message = _(
+            "The customer's balance cannot be checked right now, so nothing was taken. "
+            "Please try again in a minute."
+        )
+    elif prepaid:
+        account = agent
+        message = _(
+            "Your own balance cannot be checked right now, so nothing was sent. "
+            "Please try again in a minute."
+        )
+    else:
+        return None
     try:
-        own = page_client_for(agent.server).get_customer(agent.account)
+        return funds_read(account=account)
     except VosError as exc:
         audit_log(
             actor=actor,
-            action="topup.refused",
+            action=f"{_kind(request)}.refused",
             outcome="vos_unavailable",
             server=agent.server,
             account=request.customer.account,
             amount=request.amount,
             error=exc.message,
         )
-        raise LedgerError(
-            _(
-                "Your own balance cannot be checked right now, so nothing was sent. "
-                "Please try again in a minute."
-            )
-        ) from exc
-    account_apply(server=agent.server, customer=own, read_at=read_at)
-    return _Credit(money=own.money, read_at=read_at)
+        raise LedgerError(message) from exc
+
+
+def _kind(request: TopupRequest) -> str:
+    return Kind.DEDUCT if request.deduct else Kind.TOPUP
 
 
 def _refusals_check(
     *,
-    actor: Actor,
     profile: Profile,
     agent: VosAccount,
     request: TopupRequest,
-    credit: _Credit | None,
+    funds: Funds | None,
 ) -> None:
-    """Caps and the prepaid reseller's credit, under the profile lock; audited refusals."""
-    kind = Kind.DEDUCT if request.deduct else Kind.TOPUP
-    try:
-        topup_caps_check(profile=profile, agent=agent, amount=request.amount, deduct=request.deduct)
-        if credit is not None:
-            available = credit.money - _reseller_in_flight(agent=agent, read_at=credit.read_at)
-            if request.amount > available:
-                raise LedgerError(
-                    _("You hold %(available)s; a top-up cannot be larger than that.")
-                    % {"available": format_money(max(available, Decimal("0")))},
-                    field="amount",
-                )
-    except LedgerError as exc:
-        audit_log(
-            actor=actor,
-            action=f"{kind}.refused",
-            outcome="refused",
-            server=agent.server,
-            account=request.customer.account,
-            amount=request.amount,
-            error=exc.message,
+    """Caps, the customer's funds and the prepaid reseller's credit, under the profile lock."""
+    topup_caps_check(profile=profile, agent=agent, amount=request.amount)
+    if request.deduct:
+        in_flight = debits_in_flight(
+            server=agent.server_id, account=request.customer.account, read_at=funds.read_at
         )
-        raise
+        deduction_check(
+            profile=profile,
+            amount=request.amount,
+            funds=funds,
+            in_flight=in_flight,
+            allow_negative=request.allow_negative,
+        )
+    elif funds is not None:
+        # The overdraft limit of the reseller's own account is not credit they hold.
+        held = funds.balance - debits_in_flight(
+            server=agent.server_id, account=agent.account, read_at=funds.read_at
+        )
+        if request.amount > held:
+            raise LedgerError(
+                _("You hold %(available)s; a top-up cannot be larger than that.")
+                % {"available": format_money(max(held, Decimal("0")))},
+                field="amount",
+            )
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the confirm step shows: the customer's balance before and after the movement."""
+
+    balance_before: Decimal
+    balance_after: Decimal
+    limit_money: Decimal
+    as_of: datetime | None
+    live: bool
+
+
+def topup_preview(*, profile: Profile, agent: VosAccount, movement: TopupRequest) -> Preview:
+    """Caps and, for a deduction, the funds rule on the customer's figures read now (the
+    mirror's when the switch does not answer; the submit reads again and refuses then)."""
+    topup_caps_check(profile=profile, agent=agent, amount=movement.amount)
+    customer = movement.customer
+    try:
+        funds = funds_read(account=customer)
+        live = True
+    except VosError:
+        funds = Funds(
+            balance=customer.balance,
+            limit_money=customer.limit_money,
+            read_at=customer.figures_as_of or timezone.now(),
+        )
+        live = False
+    in_flight = debits_in_flight(
+        server=customer.server_id, account=customer.account, read_at=funds.read_at
+    )
+    if movement.deduct:
+        after = deduction_check(
+            profile=profile,
+            amount=movement.amount,
+            funds=funds,
+            in_flight=in_flight,
+            allow_negative=movement.allow_negative,
+        )
+    else:
+        after = funds.balance - in_flight + movement.amount
+    return Preview(
+        balance_before=funds.balance - in_flight,
+        balance_after=after,
+        limit_money=funds.limit_money,
+        as_of=funds.read_at,
+        live=live,
+    )
 
 
 def _rows_create(

@@ -121,3 +121,44 @@ def test_profile_inline_refuses_a_customer_without_an_account(admin_client):
     assert "Customers and resellers need a VOS account." in response.content.decode()
     user.profile.refresh_from_db()
     assert user.profile.vos_account is not None
+
+
+def test_staff_allowing_a_negative_balance_is_audited(admin_client):
+    from accounts.models import AuditLog
+
+    user = ResellerFactory()
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    page = admin_client.get(url)
+    assert "profile-0-allow_negative_balance" in page.content.decode()
+    data = {
+        key: value
+        for key, value in page.context["adminform"].form.initial.items()
+        if value is not None and not isinstance(value, list | tuple)
+    }
+    data.update(
+        {
+            "username": user.username,
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-MIN_NUM_FORMS": "0",
+            "profile-MAX_NUM_FORMS": "1",
+            "profile-0-id": user.profile.pk,
+            "profile-0-user": user.pk,
+            "profile-0-role": Role.RESELLER,
+            "profile-0-vos_account": user.profile.vos_account_id,
+            "profile-0-topup_cap_per_transaction": "500",
+            "profile-0-topup_cap_per_day": "2000",
+            "profile-0-allow_negative_balance": "on",
+        }
+    )
+    data.pop("password", None)
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.profile.refresh_from_db()
+    assert user.profile.allow_negative_balance
+    row = AuditLog.objects.get(action="profile.reseller_settings")
+    assert row.detail["changes"] == {"allow_negative_balance": ["False", "True"]}
+    assert row.detail["user"] == user.username
+    assert row.account == user.profile.vos_account.account

@@ -99,7 +99,7 @@ def test_login_activates_the_language_chosen_on_the_profile(client):
     [
         (CustomerFactory, "customer:dashboard"),
         (ResellerFactory, "reseller:customers"),
-        (StaffFactory, "admin:index"),
+        (StaffFactory, "staff_home"),
     ],
 )
 def test_home_sends_each_role_to_its_start_page(client, factory, target):

@@ -140,3 +140,11 @@ def test_a_new_threshold_rearms_the_alert_and_other_edits_do_not(client):
     user.profile.refresh_from_db()
     assert user.profile.low_balance_alerted_at is None
     assert user.profile.low_balance_threshold == Decimal("8")
+
+
+def test_the_profile_names_the_rule_the_banner_and_the_email_use(client):
+    # Both compare the balance (billing.views.dashboard, notify.low_balance_alerts_send).
+    client.force_login(CustomerFactory())
+    html = client.get(reverse("profile")).content.decode()
+    assert "when your balance falls below this amount" in html
+    assert "available credit falls below" not in html

@@ -15,6 +15,7 @@ from accounts.scoping import reseller_agent
 from accounts.services.audit import Actor
 from billing.models import LedgerEntry, PayRecord
 from billing.services import topups
+from telephony.models import SyncState
 from tests.accounts.factories import StaffFactory
 from tests.billing.factories import LedgerEntryFactory, demo_world
 
@@ -129,6 +130,12 @@ def test_reconciliation_report_lists_mismatches(staff_client, vos_server):
         paid_at=now,
         memo="portal#999999",
     )
+    # The periodic sync has read the pay history past these rows: a missing record is a mismatch.
+    SyncState.objects.create(
+        server=vos_server,
+        job=SyncState.Job.PAYMENTS,
+        cursor={"through": (now + timedelta(minutes=10)).isoformat()},
+    )
 
     response = staff_client.get(reverse("admin:billing_reconciliation"), {"mismatches": "1"})
 
@@ -155,12 +162,14 @@ def test_reconciliation_report_fetches_pay_history_on_demand(
         ),
     )
     url = reverse("admin:billing_reconciliation")
-    before = staff_client.get(url, {"mismatches": "1"}).context["rows"]
-    assert [r.account for r in before] == ["1001"]  # applied, not yet in the mirror
+    # Applied, not yet in the mirror, and the mirror has not looked: awaiting, not a mismatch.
+    assert staff_client.get(url, {"mismatches": "1"}).context["rows"] == []
+    [before] = staff_client.get(url).context["rows"]
+    assert before.awaiting_count == 1 and before.vos_count == 0
 
     staff_client.post(url, {"fetch": "1", "mismatches": "1"})
-    after = staff_client.get(url, {"mismatches": "1"}).context["rows"]
-    assert after == []
+    [after] = staff_client.get(url).context["rows"]
+    assert after.ok and after.awaiting_count == 0 and after.vos_count == 1
     assert PayRecord.objects.filter(memo__startswith=f"portal#{entry.pk}").exists()
 
 

@@ -250,7 +250,7 @@ def test_bad_amounts_are_form_errors_and_nothing_reaches_vos(
 def test_over_the_daily_cap_is_a_form_error(reseller_client, vos_emulator):
     topup_post(reseller_client, amount="500")
     response = topup_post(reseller_client, amount="101")
-    assert "daily top-up limit" in " ".join(response.context["form"].errors["amount"])
+    assert "daily limit" in " ".join(response.context["form"].errors["amount"])
     assert vos_emulator.calls["Pay"] == 1
 
 

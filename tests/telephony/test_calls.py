@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -172,13 +173,14 @@ def test_csv_export_streams_the_current_filter_with_a_bom(customer_client, offli
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="calls-1001-')
     rows = _csv_rows(response)
+    # The start names the time zone its times are in, the cost its currency.
     assert rows[0] == [
-        "Start",
+        f"Start ({timezone.get_current_timezone_name()})",
         "Caller",
         "Callee",
         "Duration (s)",
         "Billed (s)",
-        "Cost",
+        f"Cost ({settings.PORTAL_CURRENCY})",
         "Hang-up side",
         "End reason",
     ]
@@ -261,3 +263,30 @@ def test_calls_page_matches_the_emulators_own_call_records(emu_client, vos_emula
     ]
     assert totals.calls == len(expected) > 0
     assert totals.cost == sum((Decimal(str(c["fee"])) for c in expected), Decimal("0"))
+
+
+@pytest.mark.django_db
+def test_the_calls_page_names_the_time_zone_it_shows(customer_client, customer):
+    customer.profile.time_zone = "Asia/Shanghai"
+    customer.profile.save()
+    html = customer_client.get(reverse("customer:calls")).content.decode()
+    assert "Times are shown in your time zone, Asia/Shanghai." in html
+
+
+@pytest.mark.django_db
+def test_dates_have_one_style_per_language():
+    from datetime import date, datetime
+
+    from django.utils import formats, translation
+
+    moment = datetime(2026, 12, 1, 13, 49)
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            styles = {
+                formats.date_format(moment, name)
+                for name in ("DATETIME_FORMAT", "SHORT_DATETIME_FORMAT")
+            }
+            assert styles == {"2026-12-01 13:49"}
+            assert formats.date_format(date(2026, 12, 1), "DATE_FORMAT") == "2026-12-01"
+    with translation.override("zh-hans"):
+        assert formats.date_format(date(2026, 11, 2), "MONTH_DAY_FORMAT") == "11月2日"
