@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("activate/", views.activate, name="activate"),
+    path("login-link/<str:token>/", views.login_link, name="login_link"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-change/",

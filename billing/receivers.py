@@ -1,12 +1,16 @@
-"""What follows a ledger row's move: the customer's receipt, and the background confirmation
-of a Pay whose answer was lost or not waited for; both queued after the commit."""
+"""What follows a ledger row's move: the customer's receipt, the background confirmation
+of a Pay whose answer was lost or not waited for (both queued after the commit), and the
+webhook events of settled movements and account actions."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.dispatch import receiver
 
+from accounts.signals import customer_event
+
 from .models import LedgerEntry
+from .services import webhooks
 from .signals import ledger_entry_settled
 from .tasks import movement_confirm, receipt_email
 
@@ -23,3 +27,35 @@ def _queue_confirmation(sender, *, entry: LedgerEntry, previous: str, **kwargs) 
     if entry.state == LedgerEntry.State.UNKNOWN:
         root_id = entry.parent_id or entry.pk
         transaction.on_commit(lambda: movement_confirm.apply_async((root_id,), countdown=2))
+
+
+SETTLED_EVENTS = {
+    LedgerEntry.State.APPLIED: "transaction.applied",
+    LedgerEntry.State.FAILED: "transaction.failed",
+}
+
+
+@receiver(ledger_entry_settled, dispatch_uid="billing.webhook_transaction")
+def _transaction_webhook(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> None:
+    event = SETTLED_EVENTS.get(entry.state)
+    if event is None or not entry.customer_facing or not entry.reseller_account:
+        return
+    webhooks.event_emit(
+        owner_ids=webhooks.reseller_users(
+            server_id=entry.server_id, agent_account=entry.reseller_account
+        ),
+        event=event,
+        data={
+            "id": entry.pk,
+            "account": entry.account,
+            "amount": str(entry.amount),
+            "state": entry.state,
+            "balance_after": None if entry.balance_after is None else str(entry.balance_after),
+        },
+    )
+
+
+@receiver(customer_event, dispatch_uid="billing.webhook_customer")
+def _customer_webhook(sender, *, event: str, vos_account, data: dict, **kwargs) -> None:
+    if event in webhooks.EVENTS:
+        webhooks.account_event_emit(vos_account=vos_account, event=event, data=data)

@@ -11,7 +11,7 @@ from telephony.models import SyncState
 from telephony.tasks import fan_out
 
 from .models import LedgerEntry
-from .services import notify, transfers
+from .services import notify, transfers, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +76,24 @@ def fee_reports_all() -> int:
 def low_balance_alerts() -> int:
     """E-mails at most once per crossing, whoever runs it and however often."""
     return notify.low_balance_alerts_send()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_deliver(delivery_id: int) -> str:
+    """Send one webhook delivery if it is due; safe to run twice (the row is claimed)."""
+    delivery = webhooks.delivery_send(delivery_id=delivery_id)
+    return delivery.state if delivery else "not due"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhooks_due() -> int:
+    """Queue every due delivery (a retry whose queued task was lost is sent anyway)."""
+    due = webhooks.deliveries_due()
+    for delivery_id in due:
+        webhook_deliver.delay(delivery_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_disabled_email(endpoint_id: int) -> bool:
+    return webhooks.disabled_email_send(endpoint_id=endpoint_id)

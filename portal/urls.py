@@ -6,6 +6,7 @@ from django.urls import include, path
 from telephony import staff_views
 
 from . import views
+from .api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("reseller/", include("billing.reseller_urls")),
     path("vos-push/", include("telephony.push_urls")),
     path("staff/status/", staff_views.status, name="staff_status"),
+    path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
