@@ -31,3 +31,10 @@ def other_api(world):
 @pytest.fixture
 def customer_api(world):
     return ApiClient(Client(), key_for(world.customer))
+
+
+@pytest.fixture(autouse=True)
+def _generous_rates(settings):
+    """Paging tests make hundreds of requests a second; the throttle test sets its own."""
+    settings.API_RATE_BURST = "100000/s"
+    settings.API_RATE_SUSTAINED = "1000000/m"

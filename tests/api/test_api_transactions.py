@@ -140,7 +140,6 @@ def test_two_hundred_transactions_with_lost_answers_move_money_exactly_once(
 ):
     """30% of Pay answers lost after apply; each is retried with its key until final."""
     settings.TOPUP_WAIT_SECONDS = 3
-    settings.API_RATE_BURST = settings.API_RATE_SUSTAINED = "100000/s"
     vos_emulator.faults.update({"drop_after_pay_rate": 0.3})
     before = Decimal(str(vos_emulator.state.customers["1001"]["money"]))
     for n in range(200):
