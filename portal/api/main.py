@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from . import customer_extras, customers, me, transactions, webhooks
 from .auth import ApiKeyAuth
 from .docs import LocalSwagger
-from .problems import CONTENT_TYPE, install
+from .problems import CONTENT_TYPE, ApiProblem, install, problem_response
 from .throttle import KeyRateThrottle
 
 
@@ -44,3 +44,8 @@ api.add_router("v1/customers", customer_extras.router)
 api.add_router("v1/", transactions.router)
 api.add_router("v1/me", me.router)
 api.add_router("v1/webhooks", webhooks.router)
+
+
+def not_found(request, rest: str = ""):
+    """Anything under /api/ that no route matches: a problem, never Django's HTML 404."""
+    return problem_response(api, request, ApiProblem(404, "No such resource."))

@@ -8,10 +8,23 @@ from decimal import Decimal
 from typing import Literal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from ninja import Field, Schema
 from pydantic import field_validator
 
 MONEY_PLACES = Decimal("0.0001")
+
+
+def _email(value: str) -> str:
+    """Django's own e-mail rule (the forms' EmailField), so nothing odd reaches a mail header."""
+    value = value.strip()
+    if value:
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise ValueError("enter a valid e-mail address") from None
+    return value
 
 
 def money(value: Decimal | None) -> str | None:
@@ -57,6 +70,11 @@ class CustomerCreateIn(Schema):
     e164: str = Field("", max_length=32, pattern=r"^[0-9]*$")
     web_password: str = Field("", max_length=64)
     email: str = Field("", max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        return _email(value)
 
 
 class CustomerCreatedOut(Schema):
@@ -165,6 +183,11 @@ class LoginLinkOut(Schema):
 
 class InvitationIn(Schema):
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        return _email(value)
 
 
 class DoneOut(Schema):

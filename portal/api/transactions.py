@@ -127,7 +127,7 @@ def transactions_list(request: HttpRequest, filters: Query[TransactionFilters]):
     return rows
 
 
-@router.get("/transactions/{int:pk}", response={200: TransactionOut, **ERRORS}, summary="One")
+@router.get("/transactions/{pk}", response={200: TransactionOut, **ERRORS}, summary="One")
 def transaction_detail(request: HttpRequest, pk: int):
     scope_required(request, "read")
     entry = reseller_ledger(agent=reseller_of(request)).filter(pk=pk).first()

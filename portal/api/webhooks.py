@@ -109,7 +109,7 @@ def endpoint_create(request: HttpRequest, payload: EndpointIn):
     return Status(201, {**endpoint_out(endpoint), "secret": endpoint.secret})
 
 
-@router.delete("/{int:pk}", response={200: EndpointOut, **ERRORS}, summary="Remove")
+@router.delete("/{pk}", response={200: EndpointOut, **ERRORS}, summary="Remove")
 def endpoint_delete(request: HttpRequest, pk: int):
     scope_required(request, "accounts")
     endpoint = _own(request, pk)
@@ -118,21 +118,19 @@ def endpoint_delete(request: HttpRequest, pk: int):
     return body
 
 
-@router.post("/{int:pk}/enable", response={200: EndpointOut, **ERRORS}, summary="Enable again")
+@router.post("/{pk}/enable", response={200: EndpointOut, **ERRORS}, summary="Enable again")
 def endpoint_enable(request: HttpRequest, pk: int):
     scope_required(request, "accounts")
     return endpoint_out(webhooks.endpoint_enable(actor=actor(request), endpoint=_own(request, pk)))
 
 
-@router.post("/{int:pk}/test", response={200: DeliveryOut, **ERRORS}, summary="Send a test event")
+@router.post("/{pk}/test", response={200: DeliveryOut, **ERRORS}, summary="Send a test event")
 def endpoint_test(request: HttpRequest, pk: int):
     scope_required(request, "accounts")
     return delivery_out(webhooks.test_event_send(endpoint=_own(request, pk)))
 
 
-@router.get(
-    "/{int:pk}/deliveries", response={200: list[DeliveryOut], **ERRORS}, summary="Delivery log"
-)
+@router.get("/{pk}/deliveries", response={200: list[DeliveryOut], **ERRORS}, summary="Delivery log")
 @paginate(KeysetPagination, descending=True, item=delivery_out)
 def deliveries(request: HttpRequest, pk: int):
     scope_required(request, "read")

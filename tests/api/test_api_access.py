@@ -158,3 +158,10 @@ def test_openapi_document_and_docs_page_are_served_from_our_own_files(client):
     page = client.get("/api/docs/").content.decode()
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_an_unknown_api_path_or_a_bad_id_is_a_problem_not_html(reseller_api):
+    for path in ("/nope", "/transactions/abc", "/webhooks/null/deliveries"):
+        response = reseller_api.get(path)
+        assert response.status_code in (404, 422), path
+        assert response["Content-Type"] == "application/problem+json", path
