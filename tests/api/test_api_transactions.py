@@ -167,6 +167,7 @@ def test_two_hundred_transactions_with_lost_answers_move_money_exactly_once(
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="needs concurrent writers")
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_with_one_key_run_once(reseller_api, vos_emulator):
     key = str(uuid.uuid4())
     answers = []
