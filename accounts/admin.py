@@ -13,8 +13,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import AuditLog, Invitation, Profile, Role
+from .models import ApiKey, AuditLog, Invitation, Profile, Role
 from .services import onboarding
+from .services.apikeys import api_key_revoke
 from .services.audit import actor_for, audit_log
 
 # Settings that decide how much money a reseller may move: every change is audited.
@@ -262,3 +263,24 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ("=account", "=user__username", "=ip", "action")
     raw_id_fields = ("user",)
     readonly_fields = ("at", "user", "ip", "action", "server", "account", "outcome", "detail")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Staff see and revoke keys; a new key is made with ``manage.py api_key_create`` or on
+    the user's profile page (its text exists only then)."""
+
+    list_display = ("name", "prefix", "user", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username")
+    readonly_fields = ("prefix", "user", "created_at", "last_used_at", "last_used_ip", "revoked_at")
+    fields = ("name", "user", "prefix", "scopes", "allowed_ips", "expires_at", *readonly_fields[2:])
+    actions = ("revoke",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at=None):
+            api_key_revoke(actor=actor_for(request), key=key)

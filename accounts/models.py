@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from telephony.models import MONEY, VosAccount, VosServer
@@ -140,3 +141,90 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.account} {self.outcome}"
+
+
+class ApiKey(models.Model):
+    """A key for the HTTP API (docs/API.md): shown once, stored as a SHA-256 hash.
+
+    The key's text is ``<prefix>.<secret>``; ``prefix`` is stored in the clear to find the row
+    and to name the key in lists, the whole text only as ``digest``.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read")
+        MONEY = "money", _("Money")
+        ACCOUNTS = "accounts", _("Accounts")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(_("name"), max_length=64)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    allowed_ips = models.JSONField(
+        _("allowed addresses"),
+        default=list,
+        blank=True,
+        help_text=_("CIDRs the key may be used from; empty: anywhere."),
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class IdempotentRequest(models.Model):
+    """One ``Idempotency-Key`` of one user: the request it was first used with and its answer.
+
+    Inserted before the request runs (``status`` 0 while it does); a second insert of the same
+    (user, key) fails on the unique constraint, which is how a concurrent repeat is detected.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(default=0)
+    body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotentrequest_user_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} {self.status}"
+
+
+class LoginLink(models.Model):
+    """A one-time, short-lived URL that signs one portal user in (the API's login-link)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"login link for {self.user_id}"

@@ -3,13 +3,20 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import apikey_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("profile/api-keys/", apikey_views.api_keys, name="api_keys"),
+    path(
+        "profile/api-keys/<int:pk>/revoke/",
+        apikey_views.api_key_revoke_view,
+        name="api_key_revoke",
+    ),
     path("activate/", views.activate, name="activate"),
+    path("login-link/<str:token>/", views.login_link, name="login_link"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-change/",

@@ -33,6 +33,7 @@ SCENARIOS = {
     "csv": "calls",
     "dashboard": "dashboard",
     "topups": "topups",
+    "api": "calls",
 }
 RESULTS = BASE_DIR / "bench" / "results.json"
 SMOKE_RESULTS = BENCH_VAR / "results-smoke.json"

@@ -25,7 +25,14 @@ from billing.services.ledger import reconcile_margin as ledger_margin
 from telephony.models import VosServer
 from telephony.vos import VosError
 
-from .models import Consumption, FeeReport, LedgerEntry, PayRecord
+from .models import (
+    Consumption,
+    FeeReport,
+    LedgerEntry,
+    PayRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .online_admin import OnlinePaymentAdmin, PaymentNotificationAdmin
 
 # The online payments' admin lives in its own module; importing it here registers it.
@@ -231,3 +238,33 @@ class ConsumptionAdmin(ReadOnlyAdmin):
     list_select_related = ("server",)
     date_hierarchy = "at"
     search_fields = ("=account",)
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "event", "state", "attempts", "last_status", "last_error")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    max_num = 0
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "owner", "enabled", "failing_since", "created_at")
+    list_filter = ("enabled",)
+    search_fields = ("url", "owner__username")
+    readonly_fields = ("owner", "url", "failing_since", "disabled_at", "created_at")
+    fields = ("owner", "url", "events", "description", "enabled", *readonly_fields[2:])
+    inlines = (WebhookDeliveryInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event", "endpoint", "state", "attempts", "last_status")
+    list_filter = ("state", "event")
+    search_fields = ("message_id", "endpoint__url")

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from telephony.models import MONEY, VosServer
@@ -348,3 +349,68 @@ class PayHistoryCoverage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.begin:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+
+
+class WebhookEndpoint(models.Model):
+    """A reseller's URL that receives signed events (docs/API.md, "Webhooks")."""
+
+    class Event(models.TextChoices):
+        TRANSACTION_APPLIED = "transaction.applied", "transaction.applied"
+        TRANSACTION_FAILED = "transaction.failed", "transaction.failed"
+        CUSTOMER_LOW_BALANCE = "customer.low_balance", "customer.low_balance"
+        CUSTOMER_LOCKED = "customer.locked", "customer.locked"
+        CUSTOMER_CREATED = "customer.created", "customer.created"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    # Standard Webhooks secret, "whsec_" + base64 of 32 random bytes: needed to sign, so kept.
+    secret = models.CharField(max_length=80, editable=False)
+    events = models.JSONField(_("events"), default=list)
+    description = models.CharField(_("description"), max_length=100, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and how sending it went (the delivery log)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message_id = models.CharField(max_length=40, unique=True)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_due")]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.endpoint_id} ({self.state})"

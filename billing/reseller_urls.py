@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import reseller_views as views
+from . import webhook_views
 
 app_name = "reseller"
 
@@ -17,4 +18,8 @@ urlpatterns = [
     path("topup/", views.topup, name="topup"),
     path("topups/", views.topups, name="topups"),
     path("topups/<int:pk>/", views.receipt, name="receipt"),
+    path("webhooks/", webhook_views.webhooks_page, name="webhooks"),
+    path("webhooks/<int:pk>/test/", webhook_views.webhook_test, name="webhook_test"),
+    path("webhooks/<int:pk>/enable/", webhook_views.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
 ]

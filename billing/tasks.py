@@ -12,7 +12,7 @@ from telephony.tasks import fan_out
 from telephony.vos import VosError
 
 from .models import LedgerEntry
-from .services import mirror, notify, online, online_receipts, transfers
+from .services import mirror, notify, online, online_receipts, transfers, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +127,24 @@ def online_receipt_email(payment_id: int) -> int:
 def online_sweep() -> int:
     """Credit paid payments a lost task left waiting; expire abandoned checkouts."""
     return online.online_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_deliver(delivery_id: int) -> str:
+    """Send one webhook delivery if it is due; safe to run twice (the row is claimed)."""
+    delivery = webhooks.delivery_send(delivery_id=delivery_id)
+    return delivery.state if delivery else "not due"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhooks_due() -> int:
+    """Queue every due delivery (a retry whose queued task was lost is sent anyway)."""
+    due = webhooks.deliveries_due()
+    for delivery_id in due:
+        webhook_deliver.delay(delivery_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_disabled_email(endpoint_id: int) -> bool:
+    return webhooks.disabled_email_send(endpoint_id=endpoint_id)

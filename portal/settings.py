@@ -272,6 +272,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.low_balance_alerts",
         "schedule": timedelta(seconds=SYNC_ALERTS_INTERVAL),
     },
+    "webhooks": {
+        "task": "billing.tasks.webhooks_due",
+        "schedule": timedelta(seconds=60),
+    },
     "retention": {
         "task": "telephony.tasks.cdr_retention",
         "schedule": crontab(hour=3, minute=41),
@@ -299,6 +303,18 @@ DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, 
 
 # How far around a lost Pay's send time reconciliation looks in the VOS pay history (clock skew).
 LEDGER_RECONCILE_MARGIN_SECONDS = _read("LEDGER_RECONCILE_MARGIN_SECONDS", int, default=120)
+
+# --- HTTP API and webhooks (docs/API.md) ----------------------------------------------------
+# Per-key limits, "N/s" (burst) and "N/m" (sustained): 20 a second, 5 a second over a minute.
+API_RATE_BURST = _read("API_RATE_BURST", str, default="20/s")
+API_RATE_SUSTAINED = _read("API_RATE_SUSTAINED", str, default="300/m")
+for _name in ("API_RATE_BURST", "API_RATE_SUSTAINED"):
+    _count, _slash, _period = globals()[_name].partition("/")
+    if not _count.isdigit() or _period not in ("s", "m", "h"):
+        raise ImproperlyConfigured(f"{_name}: use N/s, N/m or N/h")
+LOGIN_LINK_MAX_AGE_SECONDS = _read("LOGIN_LINK_MAX_AGE_SECONDS", int, default=300)
+# Webhook URLs may be http:// and resolve to loopback: tests and the demo only.
+WEBHOOK_ALLOW_LOOPBACK = _bool("WEBHOOK_ALLOW_LOOPBACK", DEBUG or TESTING)
 
 # --- Money and display -----------------------------------------------------------------------
 PORTAL_CURRENCY = _read("PORTAL_CURRENCY", str, default="USD")

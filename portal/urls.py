@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, reverse_lazy
+from django.urls import include, path, re_path, reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from telephony import staff_views as telephony_staff_views
 
 from . import staff_views, views
+from .api import api
+from .api.main import not_found as api_not_found
 
 # The admin carries the portal's name, and "View site" leads to the staff home (the site's
 # own "/" sends staff to it too, so the link never loops back into the admin).
@@ -27,6 +29,8 @@ urlpatterns = [
     path("vos-push/", include("telephony.push_urls")),
     path("staff/", staff_views.staff_home, name="staff_home"),
     path("staff/status/", telephony_staff_views.status, name="staff_status"),
+    path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

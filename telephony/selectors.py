@@ -222,3 +222,56 @@ def sync_states(server: VosServer | int) -> dict[str, SyncState]:
     """Every job's SyncState of a server, by job name (jobs never run are absent)."""
     server_id = server if isinstance(server, int) else server.pk
     return {s.job: s for s in SyncState.objects.filter(server_id=server_id)}
+
+
+# --- Keyset paging by call id (the API's calls: since / after / limit / direction) ----------
+
+FORWARD = "forward"
+BACKWARD = "backward"
+
+
+@dataclass(frozen=True)
+class CallsSlice:
+    calls: list[Cdr]
+    next_after: int | None  # the id to pass as ``after`` for the next slice, if there is one
+
+
+def calls_after(
+    vos_account: VosAccount,
+    *,
+    since: datetime | None = None,
+    after: int | None = None,
+    limit: int = 10,
+    direction: str = BACKWARD,
+) -> CallsSlice:
+    """Calls of one account in (start, id) order, continuing after the call ``after``.
+
+    ``forward`` reads oldest first (from ``since``), ``backward`` newest first (down to
+    ``since``). The order is a total order on the ``cdr_account_start`` index, so every call
+    is read exactly once across slices, and calls stored meanwhile with a later start only
+    ever appear ahead of a forward reader or behind a backward one. An ``after`` that is not
+    one of the account's calls reads nothing.
+    """
+    calls = Cdr.objects.filter(server_id=vos_account.server_id, account=vos_account.account)
+    if since is not None:
+        calls = calls.filter(start__gte=since)
+    forward = direction == FORWARD
+    if after is not None:
+        anchor = (
+            Cdr.objects.filter(
+                server_id=vos_account.server_id, account=vos_account.account, pk=after
+            )
+            .values_list("start", flat=True)
+            .first()
+        )
+        if anchor is None:
+            return CallsSlice(calls=[], next_after=None)
+        if forward:
+            calls = calls.filter(Q(start__gt=anchor) | Q(start=anchor, pk__gt=after))
+        else:
+            calls = calls.filter(Q(start__lt=anchor) | Q(start=anchor, pk__lt=after))
+    order = ("start", "id") if forward else ("-start", "-id")
+    rows = list(calls.order_by(*order)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return CallsSlice(calls=rows, next_after=rows[-1].pk if rows and more else None)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from telephony.errors import Refused
 from telephony.models import VosAccount
 from telephony.services.mirror import account_apply, account_refresh
 from telephony.vos import (
@@ -22,6 +23,7 @@ from telephony.vos import (
 )
 
 from ..models import Role
+from ..signals import customer_event
 from .audit import Actor, audit_log
 from .onboarding import invitation_send
 
@@ -56,6 +58,12 @@ def customer_lock_set(*, actor: Actor, customer: VosAccount, locked: bool) -> Vo
     VosAccount.objects.filter(pk=customer.pk).update(locked=locked)
     _refresh_mirror(customer)
     customer.refresh_from_db()
+    customer_event.send(
+        sender=VosAccount,
+        event="customer.locked" if locked else "customer.unlocked",
+        vos_account=customer,
+        data={"locked": locked},
+    )
     return customer
 
 
@@ -160,6 +168,12 @@ def customer_create(
         },
     )
     result = CustomerCreated(account=vos_account)
+    customer_event.send(
+        sender=VosAccount,
+        event="customer.created",
+        vos_account=vos_account,
+        data={"name": vos_account.name},
+    )
     if e164:
         result.phone_error = _phone_create(
             actor=actor, client=client, vos_account=vos_account, e164=e164, password=web_password
@@ -265,3 +279,10 @@ def _invite(
         email=email,
     )
     return True, ""
+
+
+def customer_invite(*, actor: Actor, customer: VosAccount, email: str, base_url: str = "") -> None:
+    """Register the customer for a portal login: an e-mailed invitation to confirm."""
+    invited, error = _invite(actor=actor, email=email, vos_account=customer, base_url=base_url)
+    if not invited:
+        raise Refused(error or "invitation failed", field="email")

@@ -15,6 +15,7 @@ from accounts.models import Profile, Role
 from telephony.money import format_money
 
 from ..models import LedgerEntry
+from . import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,15 @@ def low_balance_alerts_send(*, now: datetime | None = None) -> int:
         )
         if not claimed:
             continue
+        if profile.role == Role.CUSTOMER:
+            webhooks.account_event_emit(
+                vos_account=profile.vos_account,
+                event="customer.low_balance",
+                data={
+                    "balance": str(profile.vos_account.balance),
+                    "threshold": str(profile.threshold),
+                },
+            )
         try:
             _low_balance_mail(profile)
         except Exception:

@@ -360,6 +360,10 @@ class VosClient(VosTransport):
             payload["customerPassword"] = customer_password
         self.call("CreatePhone", payload, retry=False)
 
+    def delete_phone(self, *, e164: str) -> None:
+        """DeletePhone (manual 2.7); VosNotFound when the number does not exist."""
+        self.call("DeletePhone", {"e164": e164}, retry=False)
+
     # -- phone book --
 
     def get_phone_book(self, *, account: str) -> list[PhoneBookEntry]:

@@ -74,3 +74,24 @@ def test_balance_smoke_run_writes_results(tmp_path):
     assert results["scenarios"]["balance"]["status"] == "ok"
     names = [m["name"] for m in results["scenarios"]["balance"]["metrics"]]
     assert "accounts/s" in names
+
+
+def test_api_smoke_run_reads_every_call_through_the_api(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PORTAL_TESTING")}
+    env["BENCH_VAR_DIR"] = str(tmp_path / "var")
+    out = tmp_path / "results.json"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "api", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    scenario = json.loads(out.read_text())["scenarios"]["api"]
+    assert scenario["status"] == "ok"
+    assert {m["name"] for m in scenario["metrics"]} == {"calls rows/s", "customer p95"}
+    assert scenario["details"]["calls_read"] == 2_000
