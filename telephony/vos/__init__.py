@@ -40,9 +40,14 @@ in (:mod:`telephony.vos.wire`); a record with a value that fails is malformed
 """
 
 from .ahead import fetched_ahead
+from .cards import AvailableTime, FeeRate, FeeRateGroup, FeeRateSection, PhoneCard
 from .client import VosClient
 from .errors import (
+    CARD_DEFINITE_REJECTIONS,
     PAY_DEFINITE_REJECTIONS,
+    RET_CARD_EXPIRED,
+    RET_CARD_PASSWORD,
+    RET_CARD_USED,
     RET_INPUT_ERROR,
     RET_INTERVAL_TOO_LONG,
     RET_MISSING_PARAMETERS,
@@ -90,6 +95,15 @@ from .wire import (
 )
 
 __all__ = [
+    "CARD_DEFINITE_REJECTIONS",
+    "RET_CARD_EXPIRED",
+    "RET_CARD_PASSWORD",
+    "RET_CARD_USED",
+    "AvailableTime",
+    "FeeRate",
+    "FeeRateGroup",
+    "FeeRateSection",
+    "PhoneCard",
     "CUSTOMER_WIRE_KEYS",
     "EPOCH",
     "FOUR_PLACES",
