@@ -20,11 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin import ReadOnlyAdmin
 from accounts.models import Profile, Role
 from accounts.services import audit
-from billing.services import ledger, mirror, report, transfers
+from billing.services import card_throttle, ledger, mirror, report, transfers
 from telephony.models import VosServer
 from telephony.vos import VosError
 
-from .models import Consumption, FeeReport, LedgerEntry, PayRecord
+from .models import CardThrottle, Consumption, FeeReport, LedgerEntry, PayRecord
 
 
 class ResellerFilter(admin.SimpleListFilter):
@@ -233,3 +233,20 @@ class ConsumptionAdmin(ReadOnlyAdmin):
     list_select_related = ("server",)
     date_hierarchy = "at"
     search_fields = ("=account",)
+
+
+@admin.register(CardThrottle)
+class CardThrottleAdmin(ReadOnlyAdmin):
+    """Calling-card guessing: who is locked out, and lifting it (audited)."""
+
+    list_display = ("scope", "key", "failures", "locked_until", "last_failure_at")
+    list_filter = ("scope",)
+    search_fields = ("=key",)
+    ordering = ("-last_failure_at",)
+    actions = ("lift",)
+
+    @admin.action(description=_("Lift the lock-out (forget the failed attempts)"))
+    def lift(self, request: HttpRequest, queryset: QuerySet[CardThrottle]) -> None:
+        ids = list(queryset.values_list("pk", flat=True)[:500])
+        lifted = card_throttle.card_throttle_lift(actor=audit.actor_for(request), throttle_ids=ids)
+        self.message_user(request, _("%(n)s lifted.") % {"n": lifted}, messages.SUCCESS)

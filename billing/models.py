@@ -30,6 +30,7 @@ class LedgerEntry(models.Model):
         RESELLER_DEBIT = "reseller_debit", _("Reseller debit (prepaid)")
         RESELLER_CREDIT = "reseller_credit", _("Reseller credit (prepaid)")
         COMPENSATION = "compensation", _("Compensation")
+        CARD = "card", _("Calling card top-up")
 
     server = models.ForeignKey(VosServer, on_delete=models.PROTECT, related_name="+")
     account = models.CharField(max_length=64)
@@ -56,6 +57,8 @@ class LedgerEntry(models.Model):
     # key of the pay-history record it was matched to (one record settles one row at most).
     checked_at = models.DateTimeField(null=True, blank=True)
     vos_record_key = models.CharField(max_length=40, blank=True)
+    # Calling-card top-ups: the card's number (its password is never stored).
+    card_pin = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -71,7 +74,14 @@ class LedgerEntry(models.Model):
                 fields=["server", "vos_record_key"],
                 condition=~models.Q(vos_record_key=""),
                 name="ledger_vos_record_key",
-            )
+            ),
+            # One card, one movement that may hold money: a second submit of the same card
+            # (another tab, another user) cannot open a second row while one is not failed.
+            models.UniqueConstraint(
+                fields=["server", "card_pin"],
+                condition=models.Q(kind="card") & ~models.Q(state="failed"),
+                name="ledger_card_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,7 +97,42 @@ class LedgerEntry(models.Model):
 
     @property
     def customer_facing(self) -> bool:
-        return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT)
+        return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT, self.Kind.CARD)
+
+    @property
+    def card_pin_masked(self) -> str:
+        """The card number as shown on receipts and lists: its last four digits."""
+        return f"•••• {self.card_pin[-4:]}" if self.card_pin else ""
+
+
+class CardThrottle(models.Model):
+    """Failed calling-card attempts of one user or one address (docs/MONEY.md, "Cards").
+
+    ``failures`` is changed only by conditional UPDATEs (F expressions), so concurrent
+    submits cannot slip past the limit; an attempt is counted before the switch is asked and
+    given back when it succeeds.
+    """
+
+    class Scope(models.TextChoices):
+        USER = "user", _("User")
+        ADDRESS = "address", _("Address")
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calling-card throttle")
+        verbose_name_plural = _("calling-card throttles")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="cardthrottle_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.failures})"
 
 
 class PayRecord(models.Model):

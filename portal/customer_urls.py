@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from accounts import phonebook_views
-from billing import call_views
+from billing import call_views, card_views
 from billing import views as billing_views
 
 app_name = "customer"
@@ -15,6 +15,8 @@ urlpatterns = [
     path("calls/", call_views.calls, name="calls"),
     path("calls/export.csv", call_views.calls_csv, name="calls_csv"),
     path("payments/", billing_views.payments, name="payments"),
+    path("topup/card/", card_views.card_topup, name="card_topup"),
+    path("topups/<int:pk>/", card_views.receipt, name="receipt"),
     path("statement/", billing_views.statement, name="statement"),
     path("phonebook/", phonebook_views.phonebook, name="phonebook"),
     path("phonebook/add/", phonebook_views.phonebook_add, name="phonebook_add"),

@@ -288,6 +288,11 @@ VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
 # How long a top-up or deduction request waits for the switch before the receipt says the
 # payment is being confirmed (the worker finishes it; docs/MONEY.md).
 TOPUP_WAIT_SECONDS = _read("TOPUP_WAIT_SECONDS", float, default=5.0)
+# Calling-card top-ups: failed attempts (wrong number or password, used or expired card) per
+# user and per address within the window before a lock-out of CARD_LOCKOUT_SECONDS.
+CARD_MAX_FAILURES = _read("CARD_MAX_FAILURES", int, default=5)
+CARD_FAILURE_WINDOW_SECONDS = _read("CARD_FAILURE_WINDOW_SECONDS", int, default=3600)
+CARD_LOCKOUT_SECONDS = _read("CARD_LOCKOUT_SECONDS", int, default=3600)
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)
