@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from . import rate_views
 from . import reseller_views as views
 
 app_name = "reseller"
@@ -14,6 +15,12 @@ urlpatterns = [
     path("customer/<str:account>/", views.customer_detail, name="customer_detail"),
     path("customer/<str:account>/lock/", views.customer_lock, name="customer_lock"),
     path("customer/<str:account>/limit/", views.customer_limit, name="customer_limit"),
+    path("customer/<str:account>/rates/", rate_views.customer_rates, name="customer_rates"),
+    path(
+        "customer/<str:account>/rates.csv",
+        rate_views.customer_rates_csv,
+        name="customer_rates_csv",
+    ),
     path("topup/", views.topup, name="topup"),
     path("topups/", views.topups, name="topups"),
     path("topups/<int:pk>/", views.receipt, name="receipt"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from accounts import phonebook_views
-from billing import call_views, card_views
+from billing import call_views, card_views, rate_views
 from billing import views as billing_views
 
 app_name = "customer"
@@ -15,6 +15,8 @@ urlpatterns = [
     path("calls/", call_views.calls, name="calls"),
     path("calls/export.csv", call_views.calls_csv, name="calls_csv"),
     path("payments/", billing_views.payments, name="payments"),
+    path("rates/", rate_views.rates, name="rates"),
+    path("rates/export.csv", rate_views.rates_csv, name="rates_csv"),
     path("topup/card/", card_views.card_topup, name="card_topup"),
     path("topups/<int:pk>/", card_views.receipt, name="receipt"),
     path("statement/", billing_views.statement, name="statement"),

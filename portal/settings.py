@@ -235,6 +235,7 @@ SYNC_PAYMENTS_INTERVAL = _read("SYNC_PAYMENTS_INTERVAL", int, default=3600)
 SYNC_RECONCILE_INTERVAL = _read("SYNC_RECONCILE_INTERVAL", int, default=180)
 SYNC_ALERTS_INTERVAL = _read("SYNC_ALERTS_INTERVAL", int, default=300)
 SYNC_REPORTS_HOUR = _read("SYNC_REPORTS_HOUR", int, default=2)
+SYNC_RATES_HOUR = _read("SYNC_RATES_HOUR", int, default=1)
 SYNC_BALANCE_BATCH = _read("SYNC_BALANCE_BATCH", int, default=200)
 CDR_RETENTION_DAYS = _read("CDR_RETENTION_DAYS", int, default=400)
 
@@ -266,6 +267,10 @@ CELERY_BEAT_SCHEDULE = {
     "alerts": {
         "task": "billing.tasks.low_balance_alerts",
         "schedule": timedelta(seconds=SYNC_ALERTS_INTERVAL),
+    },
+    "rates": {
+        "task": "telephony.tasks.rates_all",
+        "schedule": crontab(hour=SYNC_RATES_HOUR, minute=29),
     },
     "retention": {
         "task": "telephony.tasks.cdr_retention",
