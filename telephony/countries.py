@@ -62,9 +62,15 @@ def country_name(region: str, language: str = "en") -> str:
     return geocoder.country_name_for_number(example, lang, script) or region
 
 
+# The leading digits that place a number in its region (NANPA and shared codes included):
+# looking up only these keeps the cache small and hot over a long call list.
+_PLACE_DIGITS = 8
+
+
 def number_country(digits: str, language: str = "en") -> str:
     """The country name of a dialled number or a prefix, in ``language``."""
-    return country_name(region_of(digits), language)
+    digits = (digits or "").lstrip("+")
+    return country_name(region_of(digits[:_PLACE_DIGITS]), language)
 
 
 @lru_cache(maxsize=8)
