@@ -129,3 +129,26 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.account} {self.outcome}"
+
+
+class SpendingCeiling(models.Model):
+    """The most a customer may set as a phone's monthly spending cap (``monthlyMoneyMaximum``),
+    set by their reseller or staff. Without a row, ``settings.PHONE_CAP_DEFAULT_CEILING``."""
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="+")
+    account = models.CharField(max_length=64)
+    ceiling = models.DecimalField(_("monthly cap ceiling"), **MONEY)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("spending-cap ceiling")
+        verbose_name_plural = _("spending-cap ceilings")
+        constraints = [
+            models.UniqueConstraint(fields=["server", "account"], name="spendingceiling_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} ≤ {self.ceiling}"

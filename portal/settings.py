@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -298,6 +299,10 @@ TOPUP_WAIT_SECONDS = _read("TOPUP_WAIT_SECONDS", float, default=5.0)
 CARD_MAX_FAILURES = _read("CARD_MAX_FAILURES", int, default=5)
 CARD_FAILURE_WINDOW_SECONDS = _read("CARD_FAILURE_WINDOW_SECONDS", int, default=3600)
 CARD_LOCKOUT_SECONDS = _read("CARD_LOCKOUT_SECONDS", int, default=3600)
+# Phones: the monthly spending cap a customer may set when their reseller set no ceiling;
+# "On a call now" reads GetCurrentCall at most this often per account (the manual: costly).
+PHONE_CAP_DEFAULT_CEILING = _read("PHONE_CAP_DEFAULT_CEILING", Decimal, default=Decimal("500"))
+CURRENT_CALLS_CACHE_SECONDS = max(30, _read("CURRENT_CALLS_CACHE_SECONDS", int, default=30))
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)

@@ -62,6 +62,7 @@ from .errors import (
     VosUnavailable,
 )
 from .keys import natural_key
+from .phones import CurrentCall, PhoneOnline
 from .pool import client_for, page_client_for, vos_probe
 from .records import (
     CUSTOMER_WIRE_KEYS,
@@ -104,6 +105,8 @@ __all__ = [
     "FeeRateGroup",
     "FeeRateSection",
     "PhoneCard",
+    "CurrentCall",
+    "PhoneOnline",
     "CUSTOMER_WIRE_KEYS",
     "EPOCH",
     "FOUR_PLACES",

@@ -10,6 +10,7 @@ from typing import Any
 
 from .ahead import fetched_ahead
 from .cards import AvailableTime, FeeRate, FeeRateGroup, PhoneCard
+from .client_phones import PhoneCalls
 from .errors import (
     CARD_DEFINITE_REJECTIONS,
     PAY_DEFINITE_REJECTIONS,
@@ -44,7 +45,7 @@ def _account_name(value: Any, interface: str) -> str:
     return to_str(value, field_name="accounts", interface=interface)
 
 
-class VosClient(VosTransport):
+class VosClient(PhoneCalls, VosTransport):
     """One VOS3000 server's web interface, over a pooled HTTP session.
 
     Methods returning a list skip malformed records (see :mod:`telephony.vos`).
