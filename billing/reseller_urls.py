@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import rate_views
+from . import reseller_phone_views as phone_views
 from . import reseller_views as views
 
 app_name = "reseller"
@@ -20,6 +21,17 @@ urlpatterns = [
         "customer/<str:account>/rates.csv",
         rate_views.customer_rates_csv,
         name="customer_rates_csv",
+    ),
+    path("customer/<str:account>/phones/", phone_views.customer_phones, name="customer_phones"),
+    path(
+        "customer/<str:account>/phones/<str:e164>/remove/",
+        phone_views.customer_phone_remove,
+        name="customer_phone_remove",
+    ),
+    path(
+        "customer/<str:account>/cap-ceiling/",
+        phone_views.customer_cap_ceiling,
+        name="customer_cap_ceiling",
     ),
     path("topup/", views.topup, name="topup"),
     path("topups/", views.topups, name="topups"),

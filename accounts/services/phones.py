@@ -7,6 +7,7 @@ cached per account). Docs: docs/SELFSERVICE.md.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -259,3 +260,79 @@ def current_calls(*, account: VosAccount, ask: bool = True) -> CallsNow:
         result = CallsNow(calls=(), read_at=timezone.now(), ok=False)
     cache.set(key, result, settings.CURRENT_CALLS_CACHE_SECONDS)
     return result
+
+
+# --- the reseller's side: adding and removing a customer's numbers --------------------------
+
+E164 = re.compile(r"^[0-9]{5,32}$")
+
+
+def _generated_sip_password() -> str:
+    """A strong SIP password for a new phone (shown once to the reseller, never stored)."""
+    while True:
+        candidate = "-".join(secrets.token_urlsafe(6).replace("_", "x") for _ in range(3))[:20]
+        try:
+            sip_password_check(password=candidate, e164="", account="\x00")
+        except PhoneRefused:
+            continue
+        return candidate
+
+
+def _phone_exists(client, e164: str) -> PhoneInfo | None:
+    return next((p for p in client.get_phones(e164s=[e164]) if p.e164 == e164), None)
+
+
+def phone_add(*, actor: Actor, account: VosAccount, e164: str) -> str:
+    """CreatePhone on the customer's account; returns the new phone's SIP password.
+
+    A lost answer is checked with GetPhone (CreatePhone is never sent twice).
+    """
+    if not E164.match(e164):
+        raise PhoneRefused(_("Enter 5 to 32 digits, with the country code."), field="e164")
+    client = client_for(account.server)
+    password = _generated_sip_password()
+    audit = {"actor": actor, "server": account.server, "account": account.account, "e164": e164}
+    try:
+        client.create_phone(e164=e164, account=account.account, password=password)
+    except VosRejected as exc:
+        audit_log(action="phone.create", outcome="rejected", error=exc.message, **audit)
+        raise PhoneRefused(exc.message, field="e164") from exc
+    except VosError as exc:
+        found = _checked_phone(client, e164)
+        if found is None or found.account != account.account:
+            audit_log(action="phone.create", outcome="vos_unavailable", error=exc.message, **audit)
+            raise PhoneRefused(_("The switch is not answering; nothing was changed.")) from exc
+    audit_log(action="phone.create", outcome="ok", **audit)
+    Phone.objects.get_or_create(
+        server_id=account.server_id, e164=e164, defaults={"account": account.account}
+    )
+    return password
+
+
+def _checked_phone(client, e164: str) -> PhoneInfo | None:
+    try:
+        return _phone_exists(client, e164)
+    except VosError:
+        return None
+
+
+def phone_remove(*, actor: Actor, account: VosAccount, e164: str) -> None:
+    """DeletePhone of one of the customer's numbers (checked to be theirs first)."""
+    _owned(account, e164)
+    client = client_for(account.server)
+    audit = {"actor": actor, "server": account.server, "account": account.account, "e164": e164}
+    try:
+        client.delete_phone(e164=e164)
+    except VosRejected as exc:
+        audit_log(action="phone.delete", outcome="rejected", error=exc.message, **audit)
+        raise PhoneRefused(exc.message) from exc
+    except VosError as exc:
+        try:
+            gone = _phone_exists(client, e164) is None
+        except VosError:
+            gone = False
+        if not gone:
+            audit_log(action="phone.delete", outcome="vos_unavailable", error=exc.message, **audit)
+            raise PhoneRefused(_("The switch is not answering; nothing was changed.")) from exc
+    audit_log(action="phone.delete", outcome="ok", **audit)
+    Phone.objects.filter(server_id=account.server_id, e164=e164).delete()
