@@ -26,7 +26,7 @@ from telephony.vos import VosError
 
 from .rate_forms import RateSearchForm, TalkTimeForm
 
-RATES_PER_PAGE = 100
+RATES_PER_PAGE = 50
 # GetAvailableTime's end reasons (timeRemain < 0). The real codes are not documented; these
 # are the emulator's (docs/EMULATOR.md). Anything else is shown with its number.
 END_REASONS = {
