@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import access_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("activate/", views.activate, name="activate"),
+    path("link/<str:token>/", access_views.signin_link, name="signin_link"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-change/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import rate_views
+from . import reseller_access_views as access_views
 from . import reseller_phone_views as phone_views
 from . import reseller_views as views
 
@@ -33,6 +34,7 @@ urlpatterns = [
         phone_views.customer_cap_ceiling,
         name="customer_cap_ceiling",
     ),
+    path("customer/<str:account>/access/", access_views.customer_access, name="customer_access"),
     path("topup/", views.topup, name="topup"),
     path("topups/", views.topups, name="topups"),
     path("topups/<int:pk>/", views.receipt, name="receipt"),

@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into a 429 page.
@@ -303,6 +304,8 @@ CARD_LOCKOUT_SECONDS = _read("CARD_LOCKOUT_SECONDS", int, default=3600)
 # "On a call now" reads GetCurrentCall at most this often per account (the manual: costly).
 PHONE_CAP_DEFAULT_CEILING = _read("PHONE_CAP_DEFAULT_CEILING", Decimal, default=Decimal("500"))
 CURRENT_CALLS_CACHE_SECONDS = max(30, _read("CURRENT_CALLS_CACHE_SECONDS", int, default=30))
+# One-time sign-in links a reseller sends a customer: valid this long, used once.
+SIGNIN_LINK_MAX_AGE_SECONDS = _read("SIGNIN_LINK_MAX_AGE_SECONDS", int, default=15 * 60)
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)
