@@ -27,6 +27,7 @@ RESELLER_PAGES = {
     "reseller-phones": "/reseller/customer/1001/phones/",
     "reseller-phone-remove": "/reseller/customer/1001/phones/8613900001001/remove/",
     "reseller-cap-ceiling": "/reseller/customer/1001/cap-ceiling/",
+    "reseller-access": "/reseller/customer/1001/access/",
 }
 
 
