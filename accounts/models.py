@@ -55,6 +55,9 @@ class Profile(models.Model):
     topup_cap_per_day = models.DecimalField(
         _("top-up cap per day"), default=Decimal("2000"), **MONEY
     )
+    # Set with a temporary password given by a reseller or staff: the next sign-in must
+    # choose a new password before any other page (accounts.middleware).
+    must_change_password = models.BooleanField(default=False)
     prepaid = models.BooleanField(
         _("prepaid reseller"),
         default=False,
@@ -228,3 +231,47 @@ class LoginLink(models.Model):
 
     def __str__(self) -> str:
         return f"login link for {self.user_id}"
+
+
+class SpendingCeiling(models.Model):
+    """The most a customer may set as a phone's monthly spending cap (``monthlyMoneyMaximum``),
+    set by their reseller or staff. Without a row, ``settings.PHONE_CAP_DEFAULT_CEILING``."""
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="+")
+    account = models.CharField(max_length=64)
+    ceiling = models.DecimalField(_("monthly cap ceiling"), **MONEY)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("spending-cap ceiling")
+        verbose_name_plural = _("spending-cap ceilings")
+        constraints = [
+            models.UniqueConstraint(fields=["server", "account"], name="spendingceiling_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} ≤ {self.ceiling}"
+
+
+class SignInLink(models.Model):
+    """A one-time sign-in link a reseller or staff made for a customer's login: signed,
+    short-lived (``SIGNIN_LINK_MAX_AGE_SECONDS``), used at most once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in link")
+        verbose_name_plural = _("sign-in links")
+
+    def __str__(self) -> str:
+        return f"{self.user} until {self.expires_at:%Y-%m-%d %H:%M}"

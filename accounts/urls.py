@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import apikey_views, views
+from . import access_views, apikey_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("activate/", views.activate, name="activate"),
     path("login-link/<str:token>/", views.login_link, name="login_link"),
+    path("link/<str:token>/", access_views.signin_link, name="signin_link"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(
         "password-change/",

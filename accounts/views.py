@@ -73,6 +73,11 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     success_url = reverse_lazy("profile")
     success_message = gettext_lazy("Your password was changed.")
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        Profile.objects.filter(user=self.request.user).update(must_change_password=False)
+        return response
+
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "registration/password_reset_form.html"

@@ -20,12 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin import ReadOnlyAdmin
 from accounts.models import Profile, Role
 from accounts.services import audit
-from billing.services import ledger, mirror, report, transfers
+from billing.services import card_throttle, ledger, mirror, report, transfers
 from billing.services.ledger import reconcile_margin as ledger_margin
 from telephony.models import VosServer
 from telephony.vos import VosError
 
 from .models import (
+    CardThrottle,
     Consumption,
     FeeReport,
     LedgerEntry,
@@ -268,3 +269,20 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "event", "endpoint", "state", "attempts", "last_status")
     list_filter = ("state", "event")
     search_fields = ("message_id", "endpoint__url")
+
+
+@admin.register(CardThrottle)
+class CardThrottleAdmin(ReadOnlyAdmin):
+    """Calling-card guessing: who is locked out, and lifting it (audited)."""
+
+    list_display = ("scope", "key", "failures", "locked_until", "last_failure_at")
+    list_filter = ("scope",)
+    search_fields = ("=key",)
+    ordering = ("-last_failure_at",)
+    actions = ("lift",)
+
+    @admin.action(description=_("Lift the lock-out (forget the failed attempts)"))
+    def lift(self, request: HttpRequest, queryset: QuerySet[CardThrottle]) -> None:
+        ids = list(queryset.values_list("pk", flat=True)[:500])
+        lifted = card_throttle.card_throttle_lift(actor=audit.actor_for(request), throttle_ids=ids)
+        self.message_user(request, _("%(n)s lifted.") % {"n": lifted}, messages.SUCCESS)

@@ -12,11 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.scoping import customer_required, own_account
+from telephony.countries import number_country
 from telephony.csvsafe import csv_cell
 from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
@@ -40,8 +41,9 @@ CSV_HEADER = (
     gettext_lazy("Cost"),
     gettext_lazy("Hang-up side"),
     gettext_lazy("End reason"),
+    gettext_lazy("Callee country"),
 )
-CSV_KEYS = ("Start", "Caller", "Callee", "Duration", "Billed", "Cost", "Side", "Reason")
+CSV_KEYS = ("Start", "Caller", "Callee", "Duration", "Billed", "Cost", "Side", "Reason", "Country")
 CSV_BATCH = 500
 
 
@@ -112,7 +114,13 @@ class _Echo:
 
 
 def _csv_lines(
-    rows: Iterable[tuple], *, tz, header: list[str], sides: dict, reasons: dict
+    rows: Iterable[tuple],
+    *,
+    tz,
+    header: list[str],
+    sides: dict,
+    reasons: dict,
+    language: str = "en",
 ) -> Iterator[str]:
     writer = csv.writer(_Echo())
     # The BOM makes Excel read the file as UTF-8 (Chinese names and notes).
@@ -130,6 +138,7 @@ def _csv_lines(
                     format(fee, "f"),
                     sides.get(side, side),
                     reasons.get(reason, reason),
+                    csv_cell(number_country(callee or "", language)),
                 ]
             )
         )
@@ -156,6 +165,7 @@ def calls_csv(request: HttpRequest) -> HttpResponse:
         header=_csv_header(timezone.get_current_timezone_name()),
         sides={k: str(v) for k, v in HANGUP_SIDES.items()},
         reasons={k: end_reason(k) for k in END_REASONS},
+        language=get_language() or "en",
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     name = slugify(

@@ -33,6 +33,7 @@ class LedgerEntry(models.Model):
         COMPENSATION = "compensation", _("Compensation")
         ONLINE = "online", _("Online payment")
         ONLINE_REVERSAL = "online_reversal", _("Online refund or chargeback")
+        CARD = "card", _("Calling card top-up")
 
     server = models.ForeignKey(VosServer, on_delete=models.PROTECT, related_name="+")
     account = models.CharField(max_length=64)
@@ -67,6 +68,8 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
     )
+    # Calling-card top-ups: the card's number (its password is never stored).
+    card_pin = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -82,7 +85,14 @@ class LedgerEntry(models.Model):
                 fields=["server", "vos_record_key"],
                 condition=~models.Q(vos_record_key=""),
                 name="ledger_vos_record_key",
-            )
+            ),
+            # One card, one movement that may hold money: a second submit of the same card
+            # (another tab, another user) cannot open a second row while one is not failed.
+            models.UniqueConstraint(
+                fields=["server", "card_pin"],
+                condition=models.Q(kind="card") & ~models.Q(state="failed"),
+                name="ledger_card_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,7 +109,47 @@ class LedgerEntry(models.Model):
     @property
     def customer_facing(self) -> bool:
         # Online credits get their own receipt (billing.services.online_receipts).
-        return self.kind in (self.Kind.TOPUP, self.Kind.DEDUCT, self.Kind.ONLINE_REVERSAL)
+        return self.kind in (
+            self.Kind.TOPUP,
+            self.Kind.DEDUCT,
+            self.Kind.ONLINE_REVERSAL,
+            self.Kind.CARD,
+        )
+
+    @property
+    def card_pin_masked(self) -> str:
+        """The card number as shown on receipts and lists: its last four digits."""
+        return f"•••• {self.card_pin[-4:]}" if self.card_pin else ""
+
+
+class CardThrottle(models.Model):
+    """Failed calling-card attempts of one user or one address (docs/MONEY.md, "Cards").
+
+    ``failures`` is changed only by conditional UPDATEs (F expressions), so concurrent
+    submits cannot slip past the limit; an attempt is counted before the switch is asked and
+    given back when it succeeds.
+    """
+
+    class Scope(models.TextChoices):
+        USER = "user", _("User")
+        ADDRESS = "address", _("Address")
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calling-card throttle")
+        verbose_name_plural = _("calling-card throttles")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="cardthrottle_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.failures})"
 
 
 class PayRecord(models.Model):

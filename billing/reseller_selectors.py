@@ -126,7 +126,7 @@ def reseller_ledger(*, agent: VosAccount) -> QuerySet[LedgerEntry]:
         LedgerEntry.objects.filter(
             server_id=agent.server_id,
             reseller_account=agent.account,
-            kind__in=(LedgerEntry.Kind.TOPUP, LedgerEntry.Kind.DEDUCT),
+            kind__in=(LedgerEntry.Kind.TOPUP, LedgerEntry.Kind.DEDUCT, LedgerEntry.Kind.CARD),
         )
         .select_related("created_by")
         .order_by("-created_at", "-pk")

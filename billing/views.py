@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.scoping import customer_required, own_account, profile_of
+from accounts.services.phones import current_calls
 from telephony.models import SyncState, VosAccount
 from telephony.selectors import day_bounds, last_synced, sync_states
 from telephony.services.mirror import Refresh, account_refresh
@@ -83,6 +84,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "burn": burn_rate(series, available=account.available_credit, today=today),
         "calls_synced_at": calls_synced_at,
         "vos_notice": stale_notice(refresh) if refresh.stale else "",
+        # Never a second wait on a switch that just failed the balance read.
+        "calls_now": current_calls(account=account, ask=not refresh.stale),
     }
     return render(request, "customer/dashboard.html", context)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import phonebook_views
-from billing import call_views, online_views
+from accounts import phone_views, phonebook_views
+from billing import call_views, card_views, online_views, rate_views
 from billing import views as billing_views
 
 app_name = "customer"
@@ -22,7 +22,14 @@ urlpatterns = [
         online_views.topup_test_gateway,
         name="topup_test_gateway",
     ),
+    path("rates/", rate_views.rates, name="rates"),
+    path("rates/export.csv", rate_views.rates_csv, name="rates_csv"),
+    path("topup/card/", card_views.card_topup, name="card_topup"),
+    path("topups/<int:pk>/", card_views.receipt, name="receipt"),
     path("statement/", billing_views.statement, name="statement"),
+    path("phones/", phone_views.phones, name="phones"),
+    path("phones/<str:e164>/password/", phone_views.phone_password, name="phone_password"),
+    path("phones/<str:e164>/cap/", phone_views.phone_cap, name="phone_cap"),
     path("phonebook/", phonebook_views.phonebook, name="phonebook"),
     path("phonebook/add/", phonebook_views.phonebook_add, name="phonebook_add"),
     path("phonebook/import/", phonebook_views.phonebook_import_view, name="phonebook_import"),

@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into a 429 page.
@@ -236,6 +237,7 @@ SYNC_PAYMENTS_INTERVAL = _read("SYNC_PAYMENTS_INTERVAL", int, default=3600)
 SYNC_RECONCILE_INTERVAL = _read("SYNC_RECONCILE_INTERVAL", int, default=180)
 SYNC_ALERTS_INTERVAL = _read("SYNC_ALERTS_INTERVAL", int, default=300)
 SYNC_REPORTS_HOUR = _read("SYNC_REPORTS_HOUR", int, default=2)
+SYNC_RATES_HOUR = _read("SYNC_RATES_HOUR", int, default=1)
 SYNC_BALANCE_BATCH = _read("SYNC_BALANCE_BATCH", int, default=200)
 CDR_RETENTION_DAYS = _read("CDR_RETENTION_DAYS", int, default=400)
 
@@ -276,6 +278,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.webhooks_due",
         "schedule": timedelta(seconds=60),
     },
+    "rates": {
+        "task": "telephony.tasks.rates_all",
+        "schedule": crontab(hour=SYNC_RATES_HOUR, minute=29),
+    },
     "retention": {
         "task": "telephony.tasks.cdr_retention",
         "schedule": crontab(hour=3, minute=41),
@@ -297,6 +303,17 @@ VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
 # How long a top-up or deduction request waits for the switch before the receipt says the
 # payment is being confirmed (the worker finishes it; docs/MONEY.md).
 TOPUP_WAIT_SECONDS = _read("TOPUP_WAIT_SECONDS", float, default=5.0)
+# Calling-card top-ups: failed attempts (wrong number or password, used or expired card) per
+# user and per address within the window before a lock-out of CARD_LOCKOUT_SECONDS.
+CARD_MAX_FAILURES = _read("CARD_MAX_FAILURES", int, default=5)
+CARD_FAILURE_WINDOW_SECONDS = _read("CARD_FAILURE_WINDOW_SECONDS", int, default=3600)
+CARD_LOCKOUT_SECONDS = _read("CARD_LOCKOUT_SECONDS", int, default=3600)
+# Phones: the monthly spending cap a customer may set when their reseller set no ceiling;
+# "On a call now" reads GetCurrentCall at most this often per account (the manual: costly).
+PHONE_CAP_DEFAULT_CEILING = _read("PHONE_CAP_DEFAULT_CEILING", Decimal, default=Decimal("500"))
+CURRENT_CALLS_CACHE_SECONDS = max(30, _read("CURRENT_CALLS_CACHE_SECONDS", int, default=30))
+# One-time sign-in links a reseller sends a customer: valid this long, used once.
+SIGNIN_LINK_MAX_AGE_SECONDS = _read("SIGNIN_LINK_MAX_AGE_SECONDS", int, default=15 * 60)
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)

@@ -13,7 +13,7 @@ class VosServerAdmin(admin.ModelAdmin):
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
     readonly_fields = ["created_at", "updated_at", "balances_confirmed_at"]
-    actions = ["test_connection", "discover_now", "sync_balances_now"]
+    actions = ["test_connection", "discover_now", "sync_balances_now", "sync_rates_now"]
     fieldsets = [
         (None, {"fields": ["name", "url", "time_zone", "enabled"]}),
         (_("Timeouts"), {"fields": ["connect_timeout", "read_timeout"]}),
@@ -63,6 +63,10 @@ class VosServerAdmin(admin.ModelAdmin):
     @admin.action(description=_("Discover accounts now"))
     def discover_now(self, request, queryset):
         self._queue(request, queryset, SyncState.Job.DISCOVERY, _("Discovery"))
+
+    @admin.action(description=_("Read rate tables now"))
+    def sync_rates_now(self, request, queryset):
+        self._queue(request, queryset, SyncState.Job.RATES, _("Rate tables"))
 
     @admin.action(description=_("Sync balances now"))
     def sync_balances_now(self, request, queryset):

@@ -285,6 +285,7 @@ class SyncState(models.Model):
         PAYMENTS = "payments", _("Pay history")
         REPORTS = "reports", _("Fee reports")
         RECONCILE = "reconcile", _("Reconciliation")
+        RATES = "rates", _("Rate tables")
 
     server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="sync_states")
     job = models.CharField(max_length=32, choices=Job.choices)
@@ -312,3 +313,52 @@ class SyncState(models.Model):
         if self.last_success_at is None:
             return None
         return timezone.now() - self.last_success_at
+
+
+class FeeRateTable(models.Model):
+    """One fee-rate group of one server, as read at ``read_at`` (replaced whole on each read)."""
+
+    server = models.ForeignKey(VosServer, on_delete=models.CASCADE, related_name="+")
+    group = models.CharField(_("fee rate group"), max_length=64)
+    memo = models.CharField(max_length=255, blank=True)
+    read_at = models.DateTimeField(_("read at"))
+    rate_count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate table")
+        verbose_name_plural = _("rate tables")
+        ordering = ["server", "group"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "group"], name="feeratetable_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server} / {self.group}"
+
+
+class FeeRate(models.Model):
+    """One prefix of a rate table (InfoFeeRate)."""
+
+    class Type(models.IntegerChoices):
+        NET = 1, _("On-net")
+        LOCAL = 2, _("Local")
+        DOMESTIC = 4, _("Domestic")
+        INTERNATIONAL = 5, _("International")
+
+    table = models.ForeignKey(FeeRateTable, on_delete=models.CASCADE, related_name="rates")
+    prefix = models.CharField(max_length=32)
+    area_code = models.CharField(max_length=32, blank=True)
+    area_name = models.CharField(max_length=128, blank=True)
+    type = models.SmallIntegerField(choices=Type.choices)
+    fee = models.DecimalField(**MONEY)
+    period = models.PositiveIntegerField(default=60)
+    locked = models.BooleanField(default=False)
+    # [{"fee": "0.2", "time": 30, "position": 1}, ...] in position order.
+    sections = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["prefix"]
+        constraints = [models.UniqueConstraint(fields=["table", "prefix"], name="feerate_prefix")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} {self.fee}"

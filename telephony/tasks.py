@@ -45,6 +45,11 @@ def fan_out(job: str) -> int:
 
 
 @shared_task(acks_late=True)
+def rates_all() -> int:
+    return fan_out(Job.RATES)
+
+
+@shared_task(acks_late=True)
 def discovery_all() -> int:
     return fan_out(Job.DISCOVERY)
 

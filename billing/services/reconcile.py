@@ -11,10 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from telephony.models import VosServer
-from telephony.vos import PayHistoryRecord, VosError
+from telephony.vos import PayHistoryRecord, VosClient, VosError, VosNotFound
 
 from ..models import LedgerEntry
 from .ledger import State, bounded_client, memo_tag_of, mirror_balance, reconcile_margin, settle
+
+CARD_PAY_TYPE = 2  # GetPayHistory payType: phone card
 
 
 @dataclass
@@ -82,6 +84,7 @@ def ledger_reconcile(
                 LedgerEntry.objects.filter(pk__in=[r.pk for r in cluster]).update(checked_at=now)
                 continue
             _match(
+                client=client,
                 server=server,
                 account=account,
                 rows=cluster,
@@ -97,6 +100,7 @@ def ledger_reconcile(
 
 def _match(
     *,
+    client: VosClient,
     server: VosServer,
     account: str,
     rows: list[LedgerEntry],
@@ -141,7 +145,7 @@ def _match(
             claimed.add(record.natural_key)
             _applied(row, record, now, summary)
         elif now > row.sent_at + margin and not (memo_less and in_flight):
-            _not_found(row, now, summary)
+            _not_found(row, now, summary, client)
         else:
             LedgerEntry.objects.filter(pk=row.pk).update(checked_at=now)
             summary.still_unknown += 1
@@ -194,10 +198,13 @@ def _memo_less_match(
     row: LedgerEntry, memo_less: list[PayHistoryRecord], claimed: set[str], margin: timedelta
 ) -> PayHistoryRecord | None:
     """The unclaimed memo-less record of the row's amount closest to when it was sent."""
+    # A card's record has pay type 2 (phone card); a Pay's never does.
+    card = row.kind == LedgerEntry.Kind.CARD
     candidates = [
         r
         for r in memo_less
         if r.natural_key not in claimed
+        and (r.pay_type == CARD_PAY_TYPE) == card
         and r.fee == row.amount
         and abs(r.pay_time - row.sent_at) <= margin
     ]
@@ -222,7 +229,11 @@ def _applied(
             mirror_balance(entry=row, balance=record.balance_after, read_at=record.pay_time)
 
 
-def _not_found(row: LedgerEntry, now: datetime, summary: ReconcileSummary) -> None:
+def _not_found(
+    row: LedgerEntry, now: datetime, summary: ReconcileSummary, client: VosClient
+) -> None:
+    if row.kind == LedgerEntry.Kind.CARD and _card_used_by_row(row, client, now, summary):
+        return
     if settle(
         row,
         State.FAILED,
@@ -231,3 +242,34 @@ def _not_found(row: LedgerEntry, now: datetime, summary: ReconcileSummary) -> No
         error=f"{row.error}; not in VOS pay history (reconciled)".lstrip("; "),
     ):
         summary.failed += 1
+
+
+def _card_used_by_row(
+    row: LedgerEntry, client: VosClient, now: datetime, summary: ReconcileSummary
+) -> bool:
+    """A card row not found in the pay history: GetPhoneCard says whether the card was used.
+
+    Used by this account: the row is applied (one row per card is ever open or applied, so
+    the use is this row's). True also when the card cannot be read (the row stays unknown);
+    False when the card is unused or used by another account: the row is then failed.
+    """
+    try:
+        card = client.get_phone_card(pin=row.card_pin)
+    except VosNotFound:
+        return False
+    except VosError as exc:
+        summary.errors.append(f"{row.server}/{row.account}: {exc.message}")
+        summary.still_unknown += 1
+        LedgerEntry.objects.filter(pk=row.pk).update(checked_at=now)
+        return True
+    if not (card.used and card.used_account == row.account):
+        return False
+    if settle(
+        row,
+        State.APPLIED,
+        from_states=[State.UNKNOWN],
+        error=f"{row.error}; card used by this account (reconciled)".lstrip("; "),
+        now=now,
+    ):
+        summary.applied += 1
+    return True

@@ -41,9 +41,15 @@ def ledger_send(*, entry: LedgerEntry, deadline: float | None = None) -> LedgerE
     row is claimed nothing is raised: an unexpected error also leaves it unknown.
     """
     now = timezone.now()
-    claimed = LedgerEntry.objects.filter(
-        pk=entry.pk, state=State.PENDING, sent_at__isnull=True
-    ).update(sent_at=now, attempts=F("attempts") + 1)
+    if entry.kind == Kind.CARD:
+        # A card row is sent only by the request that holds its password (cards.card_send);
+        # one nobody sent is failed by the sweep once stale.
+        return entry
+    claimed = (
+        LedgerEntry.objects.filter(pk=entry.pk, state=State.PENDING, sent_at__isnull=True)
+        .exclude(kind=Kind.CARD)
+        .update(sent_at=now, attempts=F("attempts") + 1)
+    )
     if not claimed:
         entry.refresh_from_db()
         return entry

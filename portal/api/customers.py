@@ -21,6 +21,7 @@ from .schemas import (
     CustomerItem,
     CustomerOut,
     CustomerPatchIn,
+    PhoneAddedOut,
     PhoneIn,
     PhonesOut,
     money,
@@ -133,14 +134,15 @@ def customer_patch(request: HttpRequest, account: str, payload: CustomerPatchIn)
     return customer_out(customer)
 
 
-@router.post("/{account}/phones", response={201: PhonesOut, **ERRORS}, summary="Add a phone")
+@router.post("/{account}/phones", response={201: PhoneAddedOut, **ERRORS}, summary="Add a phone")
 def phone_add(request: HttpRequest, account: str, payload: PhoneIn):
     scope_required(request, "accounts")
     customer = customer_of(request, account)
-    phone_actions.customer_phone_add(
-        actor=actor(request), vos_account=customer, e164=payload.e164, password=payload.password
+    sip_password = phone_actions.phone_add(
+        actor=actor(request), account=customer, e164=payload.e164, web_password=payload.password
     )
-    return Status(201, {"phones": phone_actions.customer_phones(vos_account=customer)})
+    phones = phone_actions.customer_phones(vos_account=customer)
+    return Status(201, {"phones": phones, "sip_password": sip_password})
 
 
 @router.delete(
@@ -149,5 +151,5 @@ def phone_add(request: HttpRequest, account: str, payload: PhoneIn):
 def phone_remove(request: HttpRequest, account: str, e164: str):
     scope_required(request, "accounts")
     customer = customer_of(request, account)
-    phone_actions.customer_phone_remove(actor=actor(request), vos_account=customer, e164=e164)
+    phone_actions.phone_remove(actor=actor(request), account=customer, e164=e164)
     return {"phones": phone_actions.customer_phones(vos_account=customer)}

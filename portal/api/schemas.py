@@ -98,6 +98,10 @@ class PhonesOut(Schema):
     phones: list[str]
 
 
+class PhoneAddedOut(PhonesOut):
+    sip_password: str = Field(description="The new phone's SIP password: shown this once only.")
+
+
 class TransactionIn(Schema):
     amount: Decimal = Field(
         description="Positive adds credit, negative removes it.",

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import get_language
 
 from telephony import labels
+from telephony.countries import number_country
 
 register = template.Library()
 register.filter("hangup_side", labels.hangup_side)
 register.filter("end_reason", labels.end_reason)
+
+
+@register.filter("country")
+def country(number: str) -> str:
+    """The country of a dialled number, in the active language ("" when unknown)."""
+    return number_country(number or "", get_language() or "en")

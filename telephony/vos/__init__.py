@@ -40,9 +40,14 @@ in (:mod:`telephony.vos.wire`); a record with a value that fails is malformed
 """
 
 from .ahead import fetched_ahead
+from .cards import AvailableTime, FeeRate, FeeRateGroup, FeeRateSection, PhoneCard
 from .client import VosClient
 from .errors import (
+    CARD_DEFINITE_REJECTIONS,
     PAY_DEFINITE_REJECTIONS,
+    RET_CARD_EXPIRED,
+    RET_CARD_PASSWORD,
+    RET_CARD_USED,
     RET_INPUT_ERROR,
     RET_INTERVAL_TOO_LONG,
     RET_MISSING_PARAMETERS,
@@ -57,6 +62,7 @@ from .errors import (
     VosUnavailable,
 )
 from .keys import natural_key
+from .phones import CurrentCall, PhoneOnline
 from .pool import client_for, page_client_for, vos_probe
 from .records import (
     CUSTOMER_WIRE_KEYS,
@@ -90,6 +96,17 @@ from .wire import (
 )
 
 __all__ = [
+    "CARD_DEFINITE_REJECTIONS",
+    "RET_CARD_EXPIRED",
+    "RET_CARD_PASSWORD",
+    "RET_CARD_USED",
+    "AvailableTime",
+    "FeeRate",
+    "FeeRateGroup",
+    "FeeRateSection",
+    "PhoneCard",
+    "CurrentCall",
+    "PhoneOnline",
     "CUSTOMER_WIRE_KEYS",
     "EPOCH",
     "FOUR_PLACES",

@@ -9,7 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from .ahead import fetched_ahead
+from .cards import AvailableTime, FeeRate, FeeRateGroup, PhoneCard
+from .client_phones import PhoneCalls
 from .errors import (
+    CARD_DEFINITE_REJECTIONS,
     PAY_DEFINITE_REJECTIONS,
     RET_NOT_FOUND,
     PayOutcomeUnknown,
@@ -42,7 +45,7 @@ def _account_name(value: Any, interface: str) -> str:
     return to_str(value, field_name="accounts", interface=interface)
 
 
-class VosClient(VosTransport):
+class VosClient(PhoneCalls, VosTransport):
     """One VOS3000 server's web interface, over a pooled HTTP session.
 
     Methods returning a list skip malformed records (see :mod:`telephony.vos`).
@@ -223,6 +226,51 @@ class VosClient(VosTransport):
         except VosMalformed as exc:
             raise PayOutcomeUnknown("Pay", exc.message) from exc
 
+    def pay_by_phone_card(
+        self, *, account: str, pin: str, password: str, memo: str = ""
+    ) -> PayResult:
+        """PayByPhoneCard onto an account (ownerType 2). Never retried, like :meth:`pay`.
+
+        The password is always sent: without it the switch only checks the pin.
+        """
+        payload = {
+            "ownerName": account,
+            "ownerType": 2,
+            "pin": pin,
+            "password": password,
+            "memo": memo,
+        }
+        interface = "PayByPhoneCard"
+        try:
+            data = self._call_once(interface, payload)
+        except VosRejected as exc:
+            if exc.ret_code in CARD_DEFINITE_REJECTIONS:
+                raise
+            raise PayOutcomeUnknown(interface, f"answered retCode {exc.ret_code}") from exc
+        except VosUnavailable as exc:
+            if _never_sent(exc):
+                raise
+            raise PayOutcomeUnknown(interface, exc.message) from exc
+        info = data.get("infoPay")
+        if not isinstance(info, dict) or "payMoney" not in info:
+            raise PayOutcomeUnknown(interface, "answer has no infoPay.payMoney")
+        try:
+            return PayResult.from_wire(info, interface, account=account)
+        except VosMalformed as exc:
+            raise PayOutcomeUnknown(interface, exc.message) from exc
+
+    def get_phone_card(self, *, pin: str, password: str | None = None) -> PhoneCard:
+        """One card (GetPhoneCard); VosNotFound when the pin is unknown. With ``password``,
+        a wrong one is VosRejected (-10116)."""
+        payload: dict[str, Any] = {"pin": [pin]}
+        if password is not None:
+            payload["Password"] = password  # capital P, as the manual spells it
+        data = self.call("GetPhoneCard", payload)
+        records = _list(data, "infoPhoneCards", "GetPhoneCard")
+        if not records:
+            raise VosNotFound("GetPhoneCard", RET_NOT_FOUND, "Not found, operation failed.")
+        return self._strict(PhoneCard.from_wire, records[0], "GetPhoneCard")
+
     def _period_query(
         self, begin: datetime, end: datetime, account: str, agent_account: str
     ) -> dict[str, Any]:
@@ -322,6 +370,31 @@ class VosClient(VosTransport):
         )
         self.cdr_window_days = days
 
+    # -- rates --
+
+    def get_fee_rate_groups(self, names: Sequence[str] = ()) -> list[FeeRateGroup]:
+        payload = {"names": list(names)} if names else {}
+        data = self.call("GetFeeRateGroup", payload)
+        records = _list(data, "infoFeeRateGroups", "GetFeeRateGroup")
+        return self._decoded(records, FeeRateGroup.from_wire, "GetFeeRateGroup")
+
+    def get_fee_rates(self, *, group: str, area_codes: Sequence[str] = ()) -> list[FeeRate]:
+        payload: dict[str, Any] = {"feeRateGroup": group}
+        if area_codes:
+            payload["areaCodes"] = list(area_codes)
+        data = self.call("GetFeeRate", payload)
+        return self._decoded(
+            _list(data, "infoFeeRates", "GetFeeRate"), FeeRate.from_wire, "GetFeeRate"
+        )
+
+    def get_available_time(self, *, phone: str, callee: str) -> AvailableTime:
+        """GetAvailableTime with the phone as billing name (billingMode 0)."""
+        data = self.call(
+            "GetAvailableTime", {"billingMode": 0, "billingName": phone, "calleeE164": callee}
+        )
+        info = data.get("InfoAvailableTime", data.get("infoAvailableTime"))
+        return self._strict(AvailableTime.from_wire, info, "GetAvailableTime")
+
     # -- phones --
 
     def get_phones(
@@ -359,10 +432,6 @@ class VosClient(VosTransport):
         if customer_password:
             payload["customerPassword"] = customer_password
         self.call("CreatePhone", payload, retry=False)
-
-    def delete_phone(self, *, e164: str) -> None:
-        """DeletePhone (manual 2.7); VosNotFound when the number does not exist."""
-        self.call("DeletePhone", {"e164": e164}, retry=False)
 
     # -- phone book --
 

@@ -14,6 +14,16 @@ RET_MISSING_PARAMETERS = -12103
 # A Pay answered with one of these was refused on validation and certainly not applied. Any
 # other non-zero code (e.g. an internal timeout) leaves the outcome unknown.
 PAY_DEFINITE_REJECTIONS = frozenset({RET_NOT_FOUND, RET_INPUT_ERROR, RET_MISSING_PARAMETERS})
+# PayByPhoneCard refusals of the card itself (codes as the emulator chose them; an unknown
+# code is an unknown outcome, reconciled from the pay history and GetPhoneCard).
+RET_CARD_PASSWORD = -10116
+RET_CARD_USED = -10117
+RET_CARD_EXPIRED = -10118
+CARD_DEFINITE_REJECTIONS = PAY_DEFINITE_REJECTIONS | {
+    RET_CARD_PASSWORD,
+    RET_CARD_USED,
+    RET_CARD_EXPIRED,
+}
 
 
 class VosError(Exception):

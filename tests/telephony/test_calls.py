@@ -183,10 +183,19 @@ def test_csv_export_streams_the_current_filter_with_a_bom(customer_client, offli
         f"Cost ({settings.PORTAL_CURRENCY})",
         "Hang-up side",
         "End reason",
+        "Callee country",
     ]
     assert len(rows) == 3
     by_callee = {r[2]: r for r in rows[1:]}
-    assert by_callee["447700900123"][3:] == ["75", "90", "0.1234", "Callee", "Busy (17)"]
+    assert by_callee["447700900123"][3:] == [
+        "75",
+        "90",
+        "0.1234",
+        "Callee",
+        "Busy (17)",
+        "United Kingdom",
+    ]
+    assert by_callee["'=HYPERLINK()"][8] == ""
     assert "'=HYPERLINK()" in by_callee  # a spreadsheet shows it, never runs it
     answered = customer_client.get(CSV, {"outcome": "answered"})
     assert [r[2] for r in _csv_rows(answered)[1:]] == ["447700900123"]
@@ -290,3 +299,14 @@ def test_dates_have_one_style_per_language():
             assert formats.date_format(date(2026, 12, 1), "DATE_FORMAT") == "2026-12-01"
     with translation.override("zh-hans"):
         assert formats.date_format(date(2026, 11, 2), "MONTH_DAY_FORMAT") == "11月2日"
+
+
+def test_the_call_list_shows_the_callee_country_in_the_users_language(
+    customer_client, offline_account
+):
+    _cdr(offline_account, callee_e164="18765550123")
+    html = customer_client.get(CALLS).content.decode()
+    assert '<span class="muted small country">Jamaica</span>' in html
+    customer_client.cookies["django_language"] = "zh-hans"
+    html = customer_client.get(CALLS, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "牙买加" in html

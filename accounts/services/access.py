@@ -1,0 +1,108 @@
+"""Getting a customer back into the portal, done by their reseller or staff (all audited):
+a password-reset e-mail, a temporary password shown once that must be changed at the next
+sign-in, or a one-time sign-in link (signed, short-lived, used once). Docs: docs/ACCOUNTS.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telephony.errors import Refused
+
+from ..models import Profile, SignInLink
+from .audit import Actor, audit_log
+
+_SALT = "accounts.signin-link"
+_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class LinkInvalid(Refused):
+    """The sign-in link is unknown, expired, forged or already used."""
+
+
+def _max_age() -> int:
+    return getattr(settings, "SIGNIN_LINK_MAX_AGE_SECONDS", 15 * 60)
+
+
+def temporary_password_set(*, actor: Actor, user) -> str:
+    """A new random password for ``user`` (shown once by the caller, never stored in clear);
+    the user must choose their own at the next sign-in. Their other sessions end."""
+    password = "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    Profile.objects.filter(user=user).update(must_change_password=True)
+    audit_log(actor=actor, action="login.temporary_password", outcome="ok", user=user.pk)
+    return password
+
+
+def reset_email_queue(*, actor: Actor, user, base_url: str) -> None:
+    """Queue the password-reset e-mail to the user's address (after the commit)."""
+    from ..tasks import password_reset_email
+
+    if not user.email:
+        raise Refused(_("This login has no e-mail address; use a temporary password instead."))
+    audit_log(actor=actor, action="login.reset_email", outcome="ok", user=user.pk)
+    transaction.on_commit(lambda: password_reset_email.delay(user.pk, base_url))
+
+
+def sign_in_link_create(*, actor: Actor, user, base_url: str) -> str:
+    """A one-time sign-in link for ``user`` (the full URL)."""
+    link = SignInLink.objects.create(
+        user=user,
+        nonce=secrets.token_urlsafe(24),
+        created_by=actor.user if getattr(actor.user, "pk", None) else None,
+        expires_at=timezone.now() + timedelta(seconds=_max_age()),
+    )
+    token = signing.dumps({"l": link.pk, "n": link.nonce}, salt=_SALT, compress=True)
+    audit_log(actor=actor, action="login.link_create", outcome="ok", user=user.pk, link=link.pk)
+    return base_url.rstrip("/") + reverse("signin_link", args=[token])
+
+
+def _link_of(token: str) -> SignInLink:
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=_max_age())
+        link = SignInLink.objects.select_related("user").get(
+            pk=int(data["l"]), nonce=str(data["n"])
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError, SignInLink.DoesNotExist):
+        raise LinkInvalid(_("This sign-in link is not valid or has expired.")) from None
+    if link.used_at is not None or link.expires_at <= timezone.now():
+        raise LinkInvalid(_("This sign-in link is not valid or has expired."))
+    return link
+
+
+def sign_in_link_check(*, token: str) -> SignInLink:
+    """The link behind ``token`` if it can still be used (nothing is consumed)."""
+    return _link_of(token)
+
+
+def sign_in_link_use(*, token: str, ip: str | None):
+    """Consume the link (one conditional UPDATE: used once, whoever races); its user."""
+    link = _link_of(token)
+    used = SignInLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    if not used or not link.user.is_active:
+        raise LinkInvalid(_("This sign-in link is not valid or has expired."))
+    audit_log(
+        actor=Actor(user=link.user, ip=ip), action="login.link_use", outcome="ok", link=link.pk
+    )
+    return link.user
+
+
+def customer_logins(*, account) -> list:
+    """The portal logins of one VOS account (customer role)."""
+    return list(
+        get_user_model()
+        .objects.filter(profile__vos_account=account, profile__role="customer")
+        .order_by("username")
+    )

@@ -1,0 +1,95 @@
+"""Countries of numbers and rate prefixes, and their names in the user's language.
+
+Backed by ``phonenumbers`` (Google's libphonenumber metadata). A prefix is as the switch
+bills it: digits with the country calling code first, no ``+``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import geocoder
+
+# Languages the portal ships, as phonenumbers names them.
+_LANGS = {"zh-hans": ("zh", "Hans"), "zh-hant": ("zh", "Hant"), "en": ("en", None)}
+_PAD_TO = 12  # digits; a short prefix is padded so phonenumbers can place it in its region
+
+
+def _calling_code(digits: str) -> int | None:
+    for length in (1, 2, 3):
+        if (
+            len(digits) >= length
+            and int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        ):
+            return int(digits[:length])
+    return None
+
+
+@lru_cache(maxsize=4096)
+def region_of(digits: str) -> str:
+    """ISO region code (``"CN"``) of a number or prefix; ``""`` when none is known."""
+    digits = digits.lstrip("+")
+    if not digits.isdigit():
+        return ""
+    code = _calling_code(digits)
+    if code is None:
+        return ""
+    regions = phonenumbers.region_codes_for_country_code(code)
+    if len(regions) == 1:
+        return "" if regions[0] == "001" else regions[0]
+    try:
+        number = phonenumbers.parse("+" + digits.ljust(max(_PAD_TO, len(digits)), "0"))
+    except phonenumbers.NumberParseException:
+        number = None
+    region = phonenumbers.region_code_for_number(number) if number is not None else None
+    return region or regions[0]
+
+
+def _lang(language: str) -> tuple[str, str | None]:
+    return _LANGS.get((language or "en").lower(), ("en", None))
+
+
+@lru_cache(maxsize=2048)
+def country_name(region: str, language: str = "en") -> str:
+    """The region's name in ``language`` (a Django language code); ``""`` if unknown."""
+    if not region:
+        return ""
+    example = phonenumbers.example_number(region)
+    if example is None:
+        return region
+    lang, script = _lang(language)
+    return geocoder.country_name_for_number(example, lang, script) or region
+
+
+# The leading digits that place a number in its region (NANPA and shared codes included):
+# looking up only these keeps the cache small and hot over a long call list.
+_PLACE_DIGITS = 8
+
+
+def number_country(digits: str, language: str = "en") -> str:
+    """The country name of a dialled number or a prefix, in ``language``."""
+    digits = (digits or "").lstrip("+")
+    return country_name(region_of(digits[:_PLACE_DIGITS]), language)
+
+
+@lru_cache(maxsize=8)
+def _names(language: str) -> tuple[tuple[str, str], ...]:
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    return tuple((country_name(r, language).casefold(), r) for r in regions)
+
+
+def regions_named(text: str, language: str = "en") -> set[str]:
+    """Regions whose name (in the user's language or English) contains ``text``."""
+    needle = text.strip().casefold()
+    if not needle:
+        return set()
+    found = set()
+    for lang in {language, "en"}:
+        found |= {region for name, region in _names(lang) if needle in name}
+    return found
+
+
+def calling_code(region: str) -> str:
+    code = phonenumbers.country_code_for_region(region)
+    return str(code) if code else ""
