@@ -9,12 +9,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from telephony.signals import server_changed_in_admin
+
 from .models import AuditLog, Invitation, Profile, Role
 from .services import onboarding
+from .services.audit import actor_for, audit_changes
 
 User = get_user_model()
 
@@ -78,6 +82,36 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+# A staff change to these Profile fields is audited with its old and new values.
+PROFILE_AUDITED = [
+    "role",
+    "vos_account",
+    "topup_cap_per_transaction",
+    "topup_cap_per_day",
+    "prepaid",
+]
+
+
+def _profile_values(profile: Profile | None) -> dict:
+    if profile is None:
+        return {}
+    values = {name: getattr(profile, name) for name in PROFILE_AUDITED}
+    account = profile.vos_account
+    values["vos_account"] = f"{account.account}@{account.server.name}" if account else None
+    return values
+
+
+@receiver(server_changed_in_admin)
+def _audit_server_change(sender, *, server, request, before, after, **kwargs):
+    audit_changes(
+        actor=actor_for(request),
+        action="admin.server.change" if before else "admin.server.add",
+        before=before,
+        after=after,
+        server=server,
+    )
+
+
 @admin.register(User)
 class PortalUserAdmin(DjangoUserAdmin):
     inlines = [ProfileInline]
@@ -96,6 +130,30 @@ class PortalUserAdmin(DjangoUserAdmin):
     search_fields = ["username", "email", "profile__vos_account__account"]
     show_full_result_count = False
     ordering = ["username"]
+
+    def save_formset(self, request, form, formset, change):
+        """Audit the Profile inline: mapping, role, reseller caps and prepaid, old -> new."""
+        if formset.model is not Profile:
+            return super().save_formset(request, form, formset, change)
+        pks = [f.instance.pk for f in formset.forms if f.instance.pk]
+        before = {
+            p.pk: _profile_values(p)
+            for p in Profile.objects.filter(pk__in=pks).select_related("vos_account__server")
+        }
+        super().save_formset(request, form, formset, change)
+        for profile in formset.queryset.model.objects.filter(user=form.instance).select_related(
+            "vos_account__server"
+        ):
+            account = profile.vos_account
+            audit_changes(
+                actor=actor_for(request),
+                action="admin.profile.change" if profile.pk in before else "admin.profile.add",
+                before=before.get(profile.pk, {}),
+                after=_profile_values(profile),
+                server=account.server if account else None,
+                account=account.account if account else "",
+                user=form.instance.username,
+            )
 
     @admin.display(description=_("role"), ordering="profile__role")
     def role(self, obj):
