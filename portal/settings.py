@@ -177,9 +177,16 @@ if DATABASES["default"]["ENGINE"] not in set(environ.Env.DB_SCHEMES.values()):
 DATABASES["default"].setdefault("CONN_MAX_AGE", _read("CONN_MAX_AGE", int, default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server, the worker and beat share the demo database.
+    # WAL lets the web server, the worker and beat share the demo database. IMMEDIATE
+    # transactions take the write lock when they begin, so two of them queue (up to
+    # ``timeout``) instead of one failing with "database is locked" when both try to turn
+    # a read into a write (two tabs accepting one invitation at once).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
