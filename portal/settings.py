@@ -300,6 +300,20 @@ VOS_PAGE_TIMEOUT = _read("VOS_PAGE_TIMEOUT", float, default=2.0)
 # How long a top-up or deduction request waits for the switch before the receipt says the
 # payment is being confirmed (the worker finishes it; docs/MONEY.md).
 TOPUP_WAIT_SECONDS = _read("TOPUP_WAIT_SECONDS", float, default=5.0)
+# The one total budget a request that writes to the switch (lock, overdraft limit, create
+# customer, activation by number, phone-book writes) has for all of its VOS calls together.
+# gunicorn's --timeout (docs/DEPLOY.md) must stay well above it and TOPUP_WAIT_SECONDS.
+VOS_WRITE_BUDGET_SECONDS = _read("VOS_WRITE_BUDGET_SECONDS", float, default=8.0)
+# A phone-book import (up to 2,000 writes) stops sending when this is spent and says where.
+PHONEBOOK_IMPORT_BUDGET_SECONDS = _read("PHONEBOOK_IMPORT_BUDGET_SECONDS", float, default=20.0)
+for _name, _budget in (
+    ("PHONEBOOK_IMPORT_BUDGET_SECONDS", PHONEBOOK_IMPORT_BUDGET_SECONDS),
+    ("VOS_PAGE_TIMEOUT", VOS_PAGE_TIMEOUT),
+    ("TOPUP_WAIT_SECONDS", TOPUP_WAIT_SECONDS),
+    ("VOS_WRITE_BUDGET_SECONDS", VOS_WRITE_BUDGET_SECONDS),
+):
+    if not 0 < _budget <= 25:
+        raise ImproperlyConfigured(f"{_name}: between 0 and 25 seconds (gunicorn's timeout is 30)")
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)

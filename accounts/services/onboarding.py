@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from telephony.models import VosAccount, VosServer
 from telephony.services.mirror import account_refresh
-from telephony.vos import VosError, VosUnavailable, client_for
+from telephony.vos import VosError, VosUnavailable, deadline_client_for, request_deadline
 
 from ..models import Invitation, Profile, Role
 from . import throttle
@@ -285,11 +285,12 @@ def activation_check(
 
 def _number_prove(*, phone: str, password: str, server: VosServer | None) -> ProvenNumber:
     servers = [server] if server is not None else list(VosServer.objects.filter(enabled=True))
+    deadline = request_deadline()  # one budget for every server asked
     unreachable = 0
     match: ProvenNumber | None = None
     for candidate in servers:
         try:
-            phones = client_for(candidate).get_phones(e164s=[phone])
+            phones = deadline_client_for(candidate, deadline).get_phones(e164s=[phone])
         except VosUnavailable as exc:
             log.warning("activation: %s did not answer GetPhone: %s", candidate, exc)
             unreachable += 1

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,8 +26,9 @@ from telephony.vos import (
     VosClient,
     VosRejected,
     VosUnavailable,
-    client_for,
+    deadline_client_for,
     page_client_for,
+    request_deadline,
 )
 
 from .audit import Actor, audit_log
@@ -131,10 +133,10 @@ def _reader(vos_account: VosAccount) -> VosClient:
     return page_client_for(vos_account.server)
 
 
-def _writer(vos_account: VosAccount) -> VosClient:
-    # Writes are never retried; they get the server's normal timeouts so an answer that is
-    # merely slow is not mistaken for a failure.
-    return client_for(vos_account.server)
+def _writer(vos_account: VosAccount, deadline: float | None = None) -> VosClient:
+    # Writes are never retried; they get the server's normal timeouts, cut to what is left
+    # of the request's one budget (VOS_WRITE_BUDGET_SECONDS) for the read and the write.
+    return deadline_client_for(vos_account.server, deadline)
 
 
 def _audit(*, vos_account: VosAccount, action: str, outcome: str, actor: Actor, **detail) -> None:
@@ -220,10 +222,11 @@ def _audited(*, vos_account: VosAccount, action: str, actor: Actor, **detail) ->
 
 
 def phonebook_entry_create(*, vos_account: VosAccount, entry: PhoneBookEntry, actor: Actor) -> None:
+    writer = _writer(vos_account)  # the budget starts before the read
     existing = phonebook_entries(vos_account=vos_account)
     _check_room(vos_account=vos_account, entry=entry, existing=existing)
     with _audited(vos_account=vos_account, action="phonebook.create", actor=actor, e164=entry.e164):
-        _writer(vos_account).create_phone_book_entry(account=vos_account.account, entry=entry)
+        writer.create_phone_book_entry(account=vos_account.account, entry=entry)
 
 
 def phonebook_entry_update(
@@ -234,6 +237,7 @@ def phonebook_entry_update(
     actor: Actor,
 ) -> None:
     """Change entry ``e164``; ``entry.e164`` may be a new number for it."""
+    writer = _writer(vos_account)  # the budget starts before the read
     old_key, new_key = number_key(e164), number_key(entry.e164)
     others = [
         e for e in phonebook_entries(vos_account=vos_account) if number_key(e.e164) != old_key
@@ -250,9 +254,7 @@ def phonebook_entry_update(
         e164=e164,
         new_e164=entry.e164,
     ):
-        _writer(vos_account).modify_phone_book_entry(
-            account=vos_account.account, e164=e164, entry=entry
-        )
+        writer.modify_phone_book_entry(account=vos_account.account, e164=e164, entry=entry)
 
 
 def phonebook_entry_delete(*, vos_account: VosAccount, e164: str, actor: Actor) -> None:
@@ -392,7 +394,11 @@ class _Import:
         self.limit = phonebook_limit(vos_account)
         self.seen: set[str] = set()
         self.result = ImportResult()
-        self.writer = _writer(vos_account)
+        # An import may send up to MAX_IMPORT_ROWS writes: its own, longer budget; the rows
+        # it leaves unsent are reported (stopped_at_line) for a second upload.
+        self.writer = _writer(
+            vos_account, request_deadline(settings.PHONEBOOK_IMPORT_BUDGET_SECONDS)
+        )
 
     def refusal(self, entry: PhoneBookEntry) -> str:
         """Why this row is skipped, or ""."""

@@ -57,7 +57,13 @@ from .errors import (
     VosUnavailable,
 )
 from .keys import natural_key
-from .pool import client_for, page_client_for, vos_probe
+from .pool import (
+    client_for,
+    deadline_client_for,
+    page_client_for,
+    request_deadline,
+    vos_probe,
+)
 from .records import (
     CUSTOMER_WIRE_KEYS,
     CdrRecord,
@@ -123,6 +129,8 @@ __all__ = [
     "_required_str",
     "chunked",
     "client_for",
+    "deadline_client_for",
+    "request_deadline",
     "day_windows",
     "decode_object",
     "encode_body",
