@@ -9,22 +9,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from telephony.signals import server_changed_in_admin
+
 from .models import ApiKey, AuditLog, Invitation, Profile, Role
 from .services import onboarding
 from .services.apikeys import api_key_revoke
-from .services.audit import actor_for, audit_log
-
-# Settings that decide how much money a reseller may move: every change is audited.
-RESELLER_MONEY_FIELDS = (
-    "topup_cap_per_transaction",
-    "topup_cap_per_day",
-    "prepaid",
-    "allow_negative_balance",
-)
+from .services.audit import actor_for, audit_changes
 
 User = get_user_model()
 
@@ -96,6 +91,37 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+# A staff change to these Profile fields is audited with its old and new values.
+PROFILE_AUDITED = [
+    "role",
+    "vos_account",
+    "topup_cap_per_transaction",
+    "topup_cap_per_day",
+    "prepaid",
+    "allow_negative_balance",
+]
+
+
+def _profile_values(profile: Profile | None) -> dict:
+    if profile is None:
+        return {}
+    values = {name: getattr(profile, name) for name in PROFILE_AUDITED}
+    account = profile.vos_account
+    values["vos_account"] = f"{account.account}@{account.server.name}" if account else None
+    return values
+
+
+@receiver(server_changed_in_admin)
+def _audit_server_change(sender, *, server, request, before, after, **kwargs):
+    audit_changes(
+        actor=actor_for(request),
+        action="admin.server.change" if before else "admin.server.add",
+        before=before,
+        after=after,
+        server=server,
+    )
+
+
 @admin.register(User)
 class PortalUserAdmin(DjangoUserAdmin):
     inlines = [ProfileInline]
@@ -116,24 +142,28 @@ class PortalUserAdmin(DjangoUserAdmin):
     ordering = ["username"]
 
     def save_formset(self, request, form, formset, change):
-        changes = [
-            (inline_form.instance, _money_changes(inline_form))
-            for inline_form in formset.forms
-            if isinstance(inline_form.instance, Profile) and inline_form.has_changed()
-        ]
+        """Audit the Profile inline: mapping, role, reseller caps and prepaid, old -> new."""
+        if formset.model is not Profile:
+            return super().save_formset(request, form, formset, change)
+        pks = [f.instance.pk for f in formset.forms if f.instance.pk]
+        before = {
+            p.pk: _profile_values(p)
+            for p in Profile.objects.filter(pk__in=pks).select_related("vos_account__server")
+        }
         super().save_formset(request, form, formset, change)
-        for profile, changed in changes:
-            if changed:
-                account = profile.vos_account
-                audit_log(
-                    actor=actor_for(request),
-                    action="profile.reseller_settings",
-                    outcome="ok",
-                    server=account.server if account else None,
-                    account=account.account if account else "",
-                    user=profile.user.get_username(),
-                    changes=changed,
-                )
+        for profile in formset.queryset.model.objects.filter(user=form.instance).select_related(
+            "vos_account__server"
+        ):
+            account = profile.vos_account
+            audit_changes(
+                actor=actor_for(request),
+                action="admin.profile.change" if profile.pk in before else "admin.profile.add",
+                before=before.get(profile.pk, {}),
+                after=_profile_values(profile),
+                server=account.server if account else None,
+                account=account.account if account else "",
+                user=form.instance.username,
+            )
 
     @admin.display(description=_("role"), ordering="profile__role")
     def role(self, obj):
@@ -149,16 +179,6 @@ class PortalUserAdmin(DjangoUserAdmin):
     def server(self, obj):
         profile = getattr(obj, "profile", None)
         return profile.vos_account.server.name if profile and profile.vos_account else "—"
-
-
-def _money_changes(form: forms.ModelForm) -> dict[str, list[str]]:
-    """{field: [before, after]} of the reseller's money settings the form changes."""
-    changed = {}
-    for name in RESELLER_MONEY_FIELDS:
-        if name in form.changed_data:
-            before = form.initial.get(name)
-            changed[name] = [str(before), str(form.cleaned_data.get(name))]
-    return changed
 
 
 class InvitationAdminForm(forms.ModelForm):

@@ -20,7 +20,9 @@ class PhoneBookEntryForm(forms.Form):
         label=_("Number"),
         max_length=E164_MAX,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
-        help_text=_("Digits, optionally starting with +."),
+        help_text=_(
+            "Digits, optionally starting with +; spaces, dashes, dots and brackets are removed."
+        ),
     )
     name = forms.CharField(label=_("Name"), max_length=64, required=False)
     short_numbers = forms.CharField(
@@ -28,7 +30,7 @@ class PhoneBookEntryForm(forms.Form):
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        help_text=_("Optional; separate several with commas."),
+        help_text=_("Optional; separate several with commas or spaces."),
     )
     department = forms.CharField(label=_("Department"), max_length=64, required=False)
     memo = forms.CharField(label=_("Note"), max_length=255, required=False)

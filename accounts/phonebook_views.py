@@ -111,9 +111,10 @@ def _entry_form(request, account, form, *, editing, save, done: str) -> HttpResp
     )
 
 
-def _book_unavailable(request: HttpRequest, account: VosAccount) -> HttpResponse:
+def _book_unavailable(request: HttpRequest, account: VosAccount, error: str = "") -> HttpResponse:
+    """The book page without a list: a notice when VOS is silent, its text when it refused."""
     context = _book_context(account, None)
-    context["vos_notice"] = _unavailable_notice()
+    context.update(vos_notice="" if error else _unavailable_notice(), vos_error=error)
     return render(request, "telephony/phonebook.html", context)
 
 
@@ -125,6 +126,8 @@ def phonebook_edit(request: HttpRequest, e164: str) -> HttpResponse:
         entry = _entry_or_404(account, e164)
     except VosUnavailable:
         return _book_unavailable(request, account)
+    except VosRejected as exc:
+        return _book_unavailable(request, account, exc.message)
     if request.method == "POST":
         form = PhoneBookEntryForm(request.POST)
     else:
@@ -149,6 +152,8 @@ def phonebook_delete(request: HttpRequest, e164: str) -> HttpResponse:
         entry = _entry_or_404(account, e164)
     except VosUnavailable:
         return _book_unavailable(request, account)
+    except VosRejected as exc:
+        return _book_unavailable(request, account, exc.message)
     error, notice = "", ""
     if request.method == "POST":
         try:

@@ -24,7 +24,7 @@ from telephony.net import client_ip
 from .forms import ActivationForm, InvitationAcceptForm, LoginForm, ProfileForm
 from .models import Profile, Role
 from .scoping import profile_of
-from .services import logins, onboarding
+from .services import logins, onboarding, throttle
 
 # Onboarding logs the new user in without a password round-trip through the axes backend.
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -54,9 +54,34 @@ def _login_and_greet(request: HttpRequest, user) -> HttpResponse:
     return response
 
 
+def login_throttle_keys(request: HttpRequest) -> list[str]:
+    username = str(request.POST.get("username", "")).strip().casefold()[:150]
+    return [f"accounts:login:user:{username}", f"accounts:login:ip:{client_ip(request)}"]
+
+
 class LoginView(auth_views.LoginView):
+    """Django's login, with every password check counted atomically *before* it is made.
+
+    django-axes counts failures after the check, so many attempts sent at once all get
+    checked before the first failure is stored. Here each POST first takes an attempt on
+    its username and address (``throttle.attempt_take``, the same limit and window as
+    axes); the ones over the limit get the lock-out page without a password check. A
+    successful login resets both counters, as axes does.
+    """
+
     form_class = LoginForm
     template_name = "registration/login.html"
+
+    def post(self, request, *args, **kwargs):
+        keys = login_throttle_keys(request)
+        window = int(settings.AXES_COOLOFF_TIME.total_seconds())
+        if not throttle.attempt_take(keys, limit=settings.AXES_FAILURE_LIMIT, window=window):
+            context = {"cooloff_timedelta": settings.AXES_COOLOFF_TIME}
+            return render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=429)
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            throttle.attempts_reset(keys)
+        return response
 
     def form_valid(self, form):
         response = super().form_valid(form)

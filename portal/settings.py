@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,6 +118,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "csp",
     "portal",
     "accounts",
     "billing",
@@ -125,6 +127,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -154,6 +158,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -174,9 +179,16 @@ if DATABASES["default"]["ENGINE"] not in set(environ.Env.DB_SCHEMES.values()):
 DATABASES["default"].setdefault("CONN_MAX_AGE", _read("CONN_MAX_AGE", int, default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server, the worker and beat share the demo database.
+    # WAL lets the web server, the worker and beat share the demo database. IMMEDIATE
+    # transactions take the write lock when they begin, so two of them queue (up to
+    # ``timeout``) instead of one failing with "database is locked" when both try to turn
+    # a read into a write (two tabs accepting one invitation at once).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -314,6 +326,20 @@ PHONE_CAP_DEFAULT_CEILING = _read("PHONE_CAP_DEFAULT_CEILING", Decimal, default=
 CURRENT_CALLS_CACHE_SECONDS = max(30, _read("CURRENT_CALLS_CACHE_SECONDS", int, default=30))
 # One-time sign-in links a reseller sends a customer: valid this long, used once.
 SIGNIN_LINK_MAX_AGE_SECONDS = _read("SIGNIN_LINK_MAX_AGE_SECONDS", int, default=15 * 60)
+# The one total budget a request that writes to the switch (lock, overdraft limit, create
+# customer, activation by number, phone-book writes) has for all of its VOS calls together.
+# gunicorn's --timeout (docs/DEPLOY.md) must stay well above it and TOPUP_WAIT_SECONDS.
+VOS_WRITE_BUDGET_SECONDS = _read("VOS_WRITE_BUDGET_SECONDS", float, default=8.0)
+# A phone-book import (up to 2,000 writes) stops sending when this is spent and says where.
+PHONEBOOK_IMPORT_BUDGET_SECONDS = _read("PHONEBOOK_IMPORT_BUDGET_SECONDS", float, default=20.0)
+for _name, _budget in (
+    ("PHONEBOOK_IMPORT_BUDGET_SECONDS", PHONEBOOK_IMPORT_BUDGET_SECONDS),
+    ("VOS_PAGE_TIMEOUT", VOS_PAGE_TIMEOUT),
+    ("TOPUP_WAIT_SECONDS", TOPUP_WAIT_SECONDS),
+    ("VOS_WRITE_BUDGET_SECONDS", VOS_WRITE_BUDGET_SECONDS),
+):
+    if not 0 < _budget <= 25:
+        raise ImproperlyConfigured(f"{_name}: between 0 and 25 seconds (gunicorn's timeout is 30)")
 # The dashboard asks VOS live only when the mirror's figures are older than this (the balance
 # job refreshes them every minute, pushes at once).
 DASHBOARD_REFRESH_AFTER_SECONDS = _read("DASHBOARD_REFRESH_AFTER_SECONDS", int, default=30)
@@ -441,6 +467,33 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: scripts only from our own static
+# files or an inline <script nonce="{{ CSP_NONCE }}">; nothing from other hosts at all.
+# Inline script hashes: the top-up confirm page's one-click guard (its sha256 is checked
+# against the template by tests/portal/test_security_headers.py; a nonce or a static file
+# replaces it once that page changes). Styles allow inline ``style=""`` attributes (the admin
+# and a few templates use them; styles cannot run code).
+CSP_INLINE_SCRIPT_HASHES = ["'sha256-wNmIy2V8C268PZEs+527Pw7pheCMEn8G15C+yN1ra1I='"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE, *CSP_INLINE_SCRIPT_HASHES],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy (portal.middleware): the portal uses no device feature at all.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- I18N ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

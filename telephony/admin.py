@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import Cdr, Phone, SyncState, VosAccount, VosServer
+from .signals import server_changed_in_admin
+
+# What a staff change to a server is audited for (old -> new); secrets only as "changed".
+SERVER_AUDITED = ["name", "url", "enabled", "time_zone", "connect_timeout", "read_timeout"]
+SERVER_SECRETS = ["push_secret", "push_allowed_ips"]
+
+
+def _server_snapshot(values: dict) -> dict:
+    snapshot = {name: values[name] for name in SERVER_AUDITED}
+    digest = hashlib.sha256(str(values["push_secret"]).encode()).hexdigest()[:8]
+    snapshot["push_secret"] = f"(secret {digest})"
+    snapshot["push_allowed_ips"] = values["push_allowed_ips"]
+    return snapshot
 
 
 @admin.register(VosServer)
@@ -30,6 +45,19 @@ class VosServerAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ["created_at", "updated_at", "balances_confirmed_at"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        fields = SERVER_AUDITED + SERVER_SECRETS
+        old = VosServer.objects.filter(pk=obj.pk).values(*fields).first() if change else None
+        super().save_model(request, obj, form, change)
+        new = {name: getattr(obj, name) for name in fields}
+        server_changed_in_admin.send(
+            sender=VosServer,
+            server=obj,
+            request=request,
+            before=_server_snapshot(old) if old else {},
+            after=_server_snapshot(new),
+        )
 
     def _queue(self, request, queryset, job: str, label: str) -> None:
         from .tasks import server_sync

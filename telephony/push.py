@@ -1,4 +1,6 @@
-"""The VOS push receiver: VOS POSTs events to /vos-push/<VosServer.push_secret>/<Interface>.
+"""The VOS push receiver: VOS POSTs events to /vos-push/<VosServer.push_secret>/<Interface>,
+or to /vos-push/<Interface> with the secret in the ``X-VOS-Push-Secret`` header (which, unlike
+the path, no access log records).
 
 Only CustomerMoneyChange and PhoneOnline change anything; CallStateReport and
 AlarmCurrentReport are acknowledged and ignored. A wrong secret is a 404, an address outside
@@ -46,6 +48,8 @@ def _answer(error: tuple[int, str] | None = None) -> JsonResponse:
 
 def _server_for(secret: str) -> VosServer | None:
     # Compared in constant time; there are only a handful of servers.
+    if not secret:
+        return None
     for server in VosServer.objects.filter(enabled=True):
         if server.push_secret and hmac.compare_digest(server.push_secret, secret):
             return server
@@ -124,9 +128,23 @@ HANDLERS: dict[str, Callable[[VosServer, dict[str, Any], datetime], Any]] = {
 }
 
 
+SECRET_HEADER = "X-VOS-Push-Secret"
+
+
+@csrf_exempt
+@require_POST
+def receive_with_header(request: HttpRequest, interface: str) -> HttpResponse:
+    """The same receiver, the secret read from the ``X-VOS-Push-Secret`` header."""
+    return _receive(request, request.headers.get(SECRET_HEADER, ""), interface)
+
+
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, secret: str, interface: str) -> HttpResponse:
+    return _receive(request, secret, interface)
+
+
+def _receive(request: HttpRequest, secret: str, interface: str) -> HttpResponse:
     received_at = timezone.now()
     server = _server_for(secret)
     if server is None:

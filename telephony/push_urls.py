@@ -1,4 +1,5 @@
-"""VOS -> portal push receiver, under /vos-push/<secret>/<Interface>."""
+"""VOS -> portal push receiver, under /vos-push/<secret>/<Interface>, or /vos-push/<Interface>
+with the secret in the X-VOS-Push-Secret header (kept out of access logs)."""
 
 from __future__ import annotations
 
@@ -8,4 +9,5 @@ from . import push
 
 urlpatterns = [
     path("<str:secret>/<str:interface>", push.receive, name="vos_push"),
+    path("<str:interface>", push.receive_with_header, name="vos_push_header"),
 ]

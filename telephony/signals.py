@@ -1,4 +1,5 @@
-"""Keep the VosServer named by VOS_URL in step with the settings, at every start."""
+"""Keep the VosServer named by VOS_URL in step with the settings, at every start; tell the
+layers above about staff changes to a server (they audit them)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import logging
 
 from django.conf import settings
 from django.db.models.signals import post_migrate
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 log = logging.getLogger(__name__)
+
+# Sent by VosServerAdmin after staff saved a change: server=, request=, before=, after=
+# (dicts of the audited fields; secrets masked). accounts.admin writes the AuditLog row.
+server_changed_in_admin = Signal()
 
 
 def ensure_configured_server():

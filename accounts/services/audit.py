@@ -53,3 +53,33 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal | datetime | date):
         return str(value)
     return value
+
+
+def audit_changes(
+    *,
+    actor: Actor,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    server: VosServer | None = None,
+    account: str = "",
+    **detail: Any,
+) -> AuditLog | None:
+    """One audit row listing each field whose value moved, as ``{field: [old, new]}``;
+    nothing when no field did."""
+    changes = {
+        name: [_jsonable(before.get(name)), _jsonable(value)]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+    if not changes:
+        return None
+    return audit_log(
+        actor=actor,
+        action=action,
+        outcome="ok",
+        server=server,
+        account=account,
+        changes=changes,
+        **detail,
+    )

@@ -19,7 +19,7 @@ from telephony.vos import (
     VosNotFound,
     VosRejected,
     VosUnavailable,
-    client_for,
+    deadline_client_for,
 )
 
 from ..models import Role
@@ -30,18 +30,17 @@ from .onboarding import invitation_send
 log = logging.getLogger(__name__)
 
 
-def _refresh_mirror(customer: VosAccount) -> None:
-    # After a change the switch is asked with its normal timeouts (not the page's).
-    account_refresh(vos_account=customer, client=client_for(customer.server))
+def _refresh_mirror(customer: VosAccount, client: VosClient) -> None:
+    # After a change the switch is asked within what is left of the request's budget.
+    account_refresh(vos_account=customer, client=client)
 
 
 def customer_lock_set(*, actor: Actor, customer: VosAccount, locked: bool) -> VosAccount:
     """Lock or unlock one customer (ModifyCustomer lockType). VosError propagates."""
     action = "customer.lock" if locked else "customer.unlock"
+    client = deadline_client_for(customer.server)
     try:
-        client_for(customer.server).modify_customer(
-            account=customer.account, lock_type=1 if locked else 0
-        )
+        client.modify_customer(account=customer.account, lock_type=1 if locked else 0)
     except VosError as exc:
         audit_log(
             actor=actor,
@@ -56,7 +55,7 @@ def customer_lock_set(*, actor: Actor, customer: VosAccount, locked: bool) -> Vo
         actor=actor, action=action, outcome="ok", server=customer.server, account=customer.account
     )
     VosAccount.objects.filter(pk=customer.pk).update(locked=locked)
-    _refresh_mirror(customer)
+    _refresh_mirror(customer, client)
     customer.refresh_from_db()
     customer_event.send(
         sender=VosAccount,
@@ -70,10 +69,9 @@ def customer_lock_set(*, actor: Actor, customer: VosAccount, locked: bool) -> Vo
 def customer_limit_set(*, actor: Actor, customer: VosAccount, limit_money: Decimal) -> VosAccount:
     """Change one customer's overdraft limit (ModifyCustomer limitMoney)."""
     previous = customer.limit_money
+    client = deadline_client_for(customer.server)
     try:
-        client_for(customer.server).modify_customer(
-            account=customer.account, limit_money=limit_money
-        )
+        client.modify_customer(account=customer.account, limit_money=limit_money)
     except VosError as exc:
         audit_log(
             actor=actor,
@@ -95,7 +93,7 @@ def customer_limit_set(*, actor: Actor, customer: VosAccount, limit_money: Decim
         previous=previous,
     )
     VosAccount.objects.filter(pk=customer.pk).update(limit_money=limit_money)
-    _refresh_mirror(customer)
+    _refresh_mirror(customer, client)
     customer.refresh_from_db()
     return customer
 
@@ -130,7 +128,8 @@ def customer_create(
     after the account exists is reported on the result, not raised: the account stays.
     """
     server = agent.server
-    client = client_for(server)
+    # One budget for every call below (create, the lost-answer check, read, phone).
+    client = deadline_client_for(server)
     _vos_customer_create(
         actor=actor,
         client=client,

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -22,9 +21,10 @@ from django.utils.translation import gettext as _
 
 from telephony.models import VosAccount, VosServer
 from telephony.services.mirror import account_refresh
-from telephony.vos import VosError, VosUnavailable, client_for
+from telephony.vos import VosError, VosUnavailable, deadline_client_for, request_deadline
 
 from ..models import Invitation, Profile, Role
+from . import throttle
 
 log = logging.getLogger(__name__)
 
@@ -241,21 +241,6 @@ def _throttle_keys(ip: str, phone: str) -> list[str]:
     return [f"accounts:activate:ip:{ip}", f"accounts:activate:num:{phone}"]
 
 
-def activation_throttled(*, ip: str, phone: str) -> bool:
-    counts = cache.get_many(_throttle_keys(ip, phone))
-    return any(count >= ACTIVATION_MAX_ATTEMPTS for count in counts.values())
-
-
-def activation_failure_record(*, ip: str, phone: str) -> None:
-    for key in _throttle_keys(ip, phone):
-        # add() starts the window; incr() keeps its expiry (fixed window from the first miss).
-        if not cache.add(key, 1, ACTIVATION_WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.add(key, 1, ACTIVATION_WINDOW_SECONDS)
-
-
 @dataclass(frozen=True)
 class ProvenNumber:
     server: VosServer
@@ -276,18 +261,36 @@ def activation_check(
     Every enabled server is asked (or only `server`). Raises ActivationThrottled,
     ActivationRefused (same message whatever was wrong) or ActivationUnavailable.
     """
-    if activation_throttled(ip=ip, phone=phone):
+    keys = _throttle_keys(ip, phone)
+    # The attempt is counted before VOS is asked (atomically), and given back when it
+    # proves the number or VOS could not tell: only refusals count.
+    if not throttle.attempt_take(
+        keys, limit=ACTIVATION_MAX_ATTEMPTS, window=ACTIVATION_WINDOW_SECONDS
+    ):
         minutes = ACTIVATION_WINDOW_SECONDS // 60
         raise ActivationThrottled(
             _("Too many attempts. Please wait %(minutes)d minutes before trying again.")
             % {"minutes": minutes}
         )
+    refused = False
+    try:
+        return _number_prove(phone=phone, password=password, server=server)
+    except ActivationRefused:
+        refused = True
+        raise
+    finally:
+        if not refused:
+            throttle.attempt_release(keys)
+
+
+def _number_prove(*, phone: str, password: str, server: VosServer | None) -> ProvenNumber:
     servers = [server] if server is not None else list(VosServer.objects.filter(enabled=True))
+    deadline = request_deadline()  # one budget for every server asked
     unreachable = 0
     match: ProvenNumber | None = None
     for candidate in servers:
         try:
-            phones = client_for(candidate).get_phones(e164s=[phone])
+            phones = deadline_client_for(candidate, deadline).get_phones(e164s=[phone])
         except VosUnavailable as exc:
             log.warning("activation: %s did not answer GetPhone: %s", candidate, exc)
             unreachable += 1
@@ -310,7 +313,6 @@ def activation_check(
         raise ActivationUnavailable(
             _("We cannot check your number right now. Please try again in a few minutes.")
         )
-    activation_failure_record(ip=ip, phone=phone)
     raise _wrong_number_or_password()
 
 

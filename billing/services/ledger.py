@@ -25,7 +25,7 @@ from accounts.services.audit import Actor, audit_log
 from telephony.errors import Refused
 from telephony.models import VosServer
 from telephony.services.mirror import balance_apply
-from telephony.vos import VosClient, client_for
+from telephony.vos import VosClient, client_for, deadline_client_for
 
 from ..models import LedgerEntry
 from ..signals import ledger_entry_settled
@@ -137,12 +137,10 @@ def has_time(deadline: float | None) -> bool:
 
 def bounded_client(server: VosServer, deadline: float | None) -> VosClient:
     """The server's client; with a ``deadline``, one whose timeouts end by then (no retries)."""
-    client = client_for(server)
     if deadline is None:
-        return client
-    left = max(MIN_WAIT_SECONDS, deadline - monotonic())
-    connect, read = client.timeout
-    return client.with_timeouts(min(connect, left), min(read, left), retries=0)
+        return client_for(server)
+    # At least MIN_WAIT_SECONDS, as has_time() promised the caller.
+    return deadline_client_for(server, max(deadline, monotonic() + MIN_WAIT_SECONDS))
 
 
 def mirror_balance(*, entry: LedgerEntry, balance: Decimal, read_at: datetime) -> None:

@@ -63,7 +63,13 @@ from .errors import (
 )
 from .keys import natural_key
 from .phones import CurrentCall, PhoneOnline
-from .pool import client_for, page_client_for, vos_probe
+from .pool import (
+    client_for,
+    deadline_client_for,
+    page_client_for,
+    request_deadline,
+    vos_probe,
+)
 from .records import (
     CUSTOMER_WIRE_KEYS,
     CdrRecord,
@@ -140,6 +146,8 @@ __all__ = [
     "_required_str",
     "chunked",
     "client_for",
+    "deadline_client_for",
+    "request_deadline",
     "day_windows",
     "decode_object",
     "encode_body",

@@ -51,6 +51,21 @@ def vos_probe(server) -> tuple[bool, str]:
     return True, _("answers in %(ms).0f ms") % {"ms": elapsed}
 
 
+def request_deadline(seconds: float | None = None) -> float:
+    """The time.monotonic() instant a request's VOS calls must end by: ``seconds`` from now,
+    by default the write budget (``VOS_WRITE_BUDGET_SECONDS``)."""
+    from django.conf import settings
+
+    return time.monotonic() + (settings.VOS_WRITE_BUDGET_SECONDS if seconds is None else seconds)
+
+
+def deadline_client_for(server, deadline: float | None = None) -> VosClient:
+    """The server's client with one total budget: every call it makes (any number) ends by
+    ``deadline`` (default: ``request_deadline()``), none is retried, and once too little time
+    is left nothing more is sent (VosUnavailable). For requests that write to VOS."""
+    return client_for(server).with_deadline(request_deadline() if deadline is None else deadline)
+
+
 def page_client_for(server) -> VosClient:
     """For reads inside a page request: short timeouts, no retries (pages never wait)."""
     from django.conf import settings

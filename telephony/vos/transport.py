@@ -28,6 +28,8 @@ from .wire import INT32, MAX_TEXT, decode_object, encode_body, to_int
 log = logging.getLogger("telephony.vos")
 
 T = TypeVar("T")
+# A call with less time than this left in its budget is not sent.
+MIN_CALL_SECONDS = 0.25
 
 REQUEST_HEADERS = {
     # What the manual asks for; the server reads the raw body, the charset keeps non-ASCII intact.
@@ -103,6 +105,8 @@ class VosTransport:
         self.cdr_window_days = max(1, cdr_window_days)
         self.session = session or self._new_session()
         self.stats = CallStats()
+        # A time.monotonic() instant every call of this client ends by (``with_deadline``).
+        self.deadline: float | None = None
 
     @staticmethod
     def _new_session() -> requests.Session:
@@ -127,7 +131,25 @@ class VosTransport:
             session=self.session,
         )
         clone.stats = self.stats
+        clone.deadline = self.deadline
         return clone
+
+    def with_deadline(self, deadline: float, retries: int = 0):
+        """The same client with one total budget: each call's timeouts are cut to what is
+        left until ``deadline`` (time.monotonic()), and a call with too little time left is
+        not sent at all (VosUnavailable). For requests that make several calls."""
+        clone = self.with_timeouts(*self.timeout, retries=retries)
+        clone.deadline = deadline if self.deadline is None else min(deadline, self.deadline)
+        return clone
+
+    def _timeout(self, interface: str) -> tuple[float, float]:
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left < MIN_CALL_SECONDS:
+            raise VosUnavailable(interface, "no time left in this request's budget")
+        connect, read = self.timeout
+        return (min(connect, left), min(read, left))
 
     # -- calls --
 
@@ -144,10 +166,14 @@ class VosTransport:
             try:
                 return self._call_once(interface, payload or {})
             except VosUnavailable:
-                if attempt == attempts:
+                pause = self.retry_backoff * (2 ** (attempt - 1))
+                if attempt == attempts or not self._has_time(pause):
                     raise
-                time.sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                time.sleep(pause)
         raise AssertionError("unreachable")
+
+    def _has_time(self, pause: float) -> bool:
+        return self.deadline is None or self.deadline - time.monotonic() - pause >= MIN_CALL_SECONDS
 
     def _call_once(self, interface: str, payload: dict[str, Any]) -> dict[str, Any]:
         return self._read(self._send(interface, payload))
@@ -155,11 +181,12 @@ class VosTransport:
     def _send(self, interface: str, payload: dict[str, Any]) -> _Sent:
         """POST the request and take the raw answer; the transport half of a call."""
         url = f"{self.base_url}/{interface}"
+        timeout = self._timeout(interface)
         started = time.monotonic()
         self.stats.count(interface)
         try:
             response = self.session.post(
-                url, data=encode_body(payload), headers=REQUEST_HEADERS, timeout=self.timeout
+                url, data=encode_body(payload), headers=REQUEST_HEADERS, timeout=timeout
             )
         except requests.RequestException as exc:
             self._log(interface, type(exc).__name__, started)

@@ -158,7 +158,7 @@ def test_staff_allowing_a_negative_balance_is_audited(admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     user.profile.refresh_from_db()
     assert user.profile.allow_negative_balance
-    row = AuditLog.objects.get(action="profile.reseller_settings")
-    assert row.detail["changes"] == {"allow_negative_balance": ["False", "True"]}
+    row = AuditLog.objects.get(action="admin.profile.change")
+    assert row.detail["changes"] == {"allow_negative_balance": [False, True]}
     assert row.detail["user"] == user.username
     assert row.account == user.profile.vos_account.account

@@ -59,7 +59,7 @@ def test_adding_an_entry_creates_it_in_vos(emu_client, vos_emulator, limited):
         {
             "e164": "+8613700000001",
             "name": "陈静",
-            "short_numbers": "801, 802",
+            "short_numbers": "801, 803",
             "department": "Ops",
             "memo": "night shift",
         },
@@ -68,7 +68,7 @@ def test_adding_an_entry_creates_it_in_vos(emu_client, vos_emulator, limited):
     entry = book(vos_emulator)["+8613700000001"]
     assert (entry["name"], entry["shortE164s"], entry["department"], entry["memo"]) == (
         "陈静",
-        ["801", "802"],
+        ["801", "803"],
         "Ops",
         "night shift",
     )
@@ -77,7 +77,7 @@ def test_adding_an_entry_creates_it_in_vos(emu_client, vos_emulator, limited):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("number", ["12", "86-139", "++861", "8613a", "1" * 33, ""])
+@pytest.mark.parametrize("number", ["12", "86#139", "++861", "8613a", "1" * 33, ""])
 def test_invalid_numbers_are_refused_before_anything_is_sent(emu_client, vos_emulator, number):
     response = emu_client.post(ADD, {"e164": number, "short_numbers": ""})
     assert response.status_code == 200

@@ -8,6 +8,13 @@ from telephony.models import SyncState, VosServer
 from telephony.services.jobs import server_job_run
 from telephony.vos import VosError
 
+
+def fault_name(exc: BaseException) -> str:
+    if isinstance(exc, VosError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 # The order a fresh mirror needs: accounts first, then what hangs off them.
 ORDER = [
     SyncState.Job.DISCOVERY,
@@ -42,9 +49,11 @@ class Command(BaseCommand):
             for job in jobs:
                 try:
                     outcome = server_job_run(server=vos_server, job=job)
-                except VosError as exc:
+                except Exception as exc:
+                    # Any fault, VOS's or ours, is already in SyncState; the next job and
+                    # server still run.
                     failures += 1
-                    self.stderr.write(f"{vos_server.name} {job}: failed: {exc}")
+                    self.stderr.write(f"{vos_server.name} {job}: failed: {fault_name(exc)}")
                     continue
                 if outcome.skipped:
                     self.stdout.write(
@@ -56,4 +65,4 @@ class Command(BaseCommand):
                         f"{outcome.vos_calls} VOS calls, {outcome.duration_ms} ms"
                     )
         if failures:
-            raise CommandError(f"{failures} job(s) failed")
+            raise CommandError(f"{failures} job(s) failed; see above and SyncState")
