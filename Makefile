@@ -50,6 +50,7 @@ check-deploy: $(VENV)/.installed
 messages: $(VENV)/.installed
 	DEBUG=true $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore='.venv/*' --ignore='var/*' --ignore='staticfiles/*' --ignore='bench/*' --ignore='tests/*'
 	DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*'
+	DEBUG=true $(PY) manage.py messages_hant
 
 clean:
 	rm -rf var/* staticfiles .pytest_cache

@@ -497,7 +497,7 @@ PERMISSIONS_POLICY = (
 
 # --- I18N ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # One date style per language (ISO dates, 24-hour times): portal/formats/<lang>/formats.py.
 FORMAT_MODULE_PATH = ["portal.formats"]
