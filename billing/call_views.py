@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,12 +20,14 @@ from telephony.csvsafe import csv_cell
 from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
 from telephony.selectors import (
+    CONTAINS,
     calls_for,
     calls_page,
     calls_rows,
     calls_totals,
     day_bounds,
     last_synced,
+    period_totals,
 )
 
 from .customer_forms import CallFilterForm
@@ -40,6 +43,10 @@ CSV_HEADER = (
     gettext_lazy("End reason"),
 )
 CSV_BATCH = 500
+# A search anywhere in the number reads every call of the window: past this many calls the
+# page says so and offers the last SHORTER_WINDOW_DAYS days instead.
+SLOW_SEARCH_CALLS = 50_000
+SHORTER_WINDOW_DAYS = 7
 
 
 def _call_filter(request: HttpRequest) -> CallFilterForm:
@@ -66,6 +73,28 @@ def _filter_params(form: CallFilterForm) -> str:
     return urlencode(params)
 
 
+def _slow_search(account, form: CallFilterForm, query: dict) -> str:
+    """For a search anywhere in the number over more than SLOW_SEARCH_CALLS calls: the query
+    string of the same search over the last SHORTER_WINDOW_DAYS days of the window (no index
+    can serve a substring, so every call of the window is read); "" otherwise."""
+    data = form.cleaned_data
+    if not data.get("q") or data.get("match") != CONTAINS:
+        return ""
+    if (data["end"] - data["start"]).days < SHORTER_WINDOW_DAYS:
+        return ""
+    if period_totals(account, start=query["start"], end=query["end"]).calls <= SLOW_SEARCH_CALLS:
+        return ""
+    shorter = {
+        "start": (data["end"] - timedelta(days=SHORTER_WINDOW_DAYS - 1)).isoformat(),
+        "end": data["end"].isoformat(),
+        "q": data["q"],
+        "match": CONTAINS,
+    }
+    if data.get("outcome"):
+        shorter["outcome"] = data["outcome"]
+    return urlencode(shorter)
+
+
 @customer_required
 @require_GET
 def calls(request: HttpRequest) -> HttpResponse:
@@ -88,6 +117,8 @@ def calls(request: HttpRequest) -> HttpResponse:
             calls=page.calls,
             totals=calls_totals(account, **query),
             params=_filter_params(form),
+            slow_search=_slow_search(account, form, query),
+            shorter_days=SHORTER_WINDOW_DAYS,
         )
     return render(request, "telephony/calls.html", context)
 

@@ -17,8 +17,8 @@ from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from telephony.models import Cdr, VosAccount
-from telephony.selectors import day_bounds
+from telephony.models import ROLLUP_BUCKET_SECONDS, Cdr, CdrRollup, VosAccount
+from telephony.selectors import day_bounds, money_sum, period_totals
 
 from .models import Consumption, PayRecord
 
@@ -121,14 +121,8 @@ class LocalDate(TruncDate):
         )
 
 
-def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> list[DaySpend]:
-    """Call charges per day of the user's calendar (``tz``), every day first..last present.
-
-    One GROUP BY over the account's CDRs in the range (the (server, account, -start) index),
-    the dates computed by the database (LocalDate).
-    """
-    start, end = day_bounds(first, last, tz)
-    rows = (
+def _raw_spend(vos_account: VosAccount, start: datetime, end: datetime, tz) -> QuerySet:
+    return (
         Cdr.objects.filter(
             server_id=vos_account.server_id,
             account=vos_account.account,
@@ -140,6 +134,43 @@ def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> lis
         .annotate(amount=Sum("fee"), calls=Count("id"))
         .order_by()
     )
+
+
+def _rollup_spend(vos_account: VosAccount, start: datetime, end: datetime, tz) -> QuerySet:
+    return (
+        CdrRollup.objects.filter(
+            server_id=vos_account.server_id,
+            account=vos_account.account,
+            bucket__gte=start,
+            bucket__lt=end,
+        )
+        .annotate(day=LocalDate("bucket", tzinfo=tz, start=start, end=end))
+        .values("day")
+        .annotate(amount=Sum("cost"), calls=Sum("calls"))
+        .order_by()
+    )
+
+
+def days_in_whole_buckets(tz: tzinfo, start: datetime, end: datetime) -> bool:
+    """Whether every local midnight in [start, end) is a rollup bucket boundary: the zone's
+    offset is a whole number of quarter hours throughout (every zone in use today)."""
+    return all(
+        offset % ROLLUP_BUCKET_SECONDS == 0 for _, offset in utc_offset_pieces(tz, start, end)
+    )
+
+
+def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> list[DaySpend]:
+    """Call charges per day of the user's calendar (``tz``), every day first..last present.
+
+    One GROUP BY over the account's quarter-hour rollups in the range (at most 96 rows a
+    day, whatever the number of calls), the dates computed by the database (LocalDate). A
+    zone whose midnights are not on quarter hours is summed from the raw rows instead.
+    """
+    start, end = day_bounds(first, last, tz)
+    if days_in_whole_buckets(tz, start, end):
+        rows = _rollup_spend(vos_account, start, end, tz)
+    else:
+        rows = _raw_spend(vos_account, start, end, tz)
     by_day = {row["day"]: row for row in rows}
     series = []
     day = first
@@ -148,7 +179,7 @@ def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> lis
         series.append(
             DaySpend(
                 day=day,
-                amount=(row["amount"] or ZERO) if row else ZERO,
+                amount=money_sum(row["amount"]) if row else ZERO,
                 calls=row["calls"] if row else 0,
             )
         )
@@ -344,7 +375,8 @@ def statement_for(
     The closing balance is the known balance (``VosAccount.balance`` as of ``balance_as_of``)
     with the movements between the period's end and that moment taken back out (or added, if
     the period ends later); the opening balance is the closing balance less the period's net
-    movement. Three aggregate queries (pay history, CDRs, other charges) and two short lists.
+    movement. Aggregates over the pay history, the call rollups and other charges, and two
+    short lists.
     """
     now = now or timezone.now()
     end = min(end, now)
@@ -362,11 +394,10 @@ def statement_for(
         adjustments=_window_sum("amount", "paid_at", start, end, ~is_payment),
         gap=_window_sum("amount", "paid_at", gap_lo, gap_hi),
     )
-    calls = Cdr.objects.filter(**scope, start__gte=lo, start__lt=hi).aggregate(
-        period=_window_sum("fee", "start", start, end),
-        count=Count("id", filter=Q(start__gte=start, start__lt=end)),
-        gap=_window_sum("fee", "start", gap_lo, gap_hi),
-    )
+    # Call charges from the rollups (with the raw rows of partial quarter hours): the same
+    # cost at any history size, and months whose raw rows retention dropped still add up.
+    period_calls = period_totals(vos_account, start=start, end=end)
+    gap_calls = period_totals(vos_account, start=gap_lo, end=gap_hi)
     other = Consumption.objects.filter(**scope, at__gte=lo, at__lt=hi).aggregate(
         period=_window_sum("amount", "at", start, end),
         gap=_window_sum("amount", "at", gap_lo, gap_hi),
@@ -374,10 +405,10 @@ def statement_for(
     period = Movements(
         payments=pay["payments"],
         adjustments=pay["adjustments"],
-        calls=calls["period"],
+        calls=period_calls.cost,
         other=other["period"],
     )
-    gap_net = pay["gap"] - calls["gap"] - other["gap"]
+    gap_net = pay["gap"] - gap_calls.cost - other["gap"]
     closing = anchor - gap_net if anchor_at >= end else anchor + gap_net
     opening = closing - period.net
     return Statement(
@@ -386,7 +417,7 @@ def statement_for(
         opening=opening,
         closing=closing,
         period=period,
-        call_count=calls["count"],
+        call_count=period_calls.calls,
         anchor_balance=anchor,
         anchor_at=anchor_at,
         payment_rows=list(payments_for(vos_account, start=start, end=end)[:500]),

@@ -271,6 +271,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telephony.tasks.cdr_retention",
         "schedule": crontab(hour=3, minute=41),
     },
+    "cdr-partitions": {
+        "task": "telephony.tasks.cdr_partitions_ahead",
+        "schedule": crontab(hour=3, minute=11),
+    },
 }
 
 # --- VOS3000 ---------------------------------------------------------------------------------
