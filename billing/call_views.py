@@ -16,14 +16,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.scoping import customer_required, own_account
-from telephony.csvsafe import csv_cell
+from telephony.calls_export import calls_export_rows
 from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
 from telephony.selectors import (
     CONTAINS,
     calls_for,
     calls_page,
-    calls_rows,
     calls_totals,
     day_bounds,
     last_synced,
@@ -42,7 +41,6 @@ CSV_HEADER = (
     gettext_lazy("Hang-up side"),
     gettext_lazy("End reason"),
 )
-CSV_BATCH = 500
 # A search anywhere in the number reads every call of the window: past this many calls the
 # page says so and offers the last SHORTER_WINDOW_DAYS days instead.
 SLOW_SEARCH_CALLS = 50_000
@@ -123,40 +121,30 @@ def calls(request: HttpRequest) -> HttpResponse:
     return render(request, "telephony/calls.html", context)
 
 
-class _Echo:
-    """A file-like object whose write() hands the CSV line back (for streaming)."""
+class _Sink:
+    """Collects what csv.writer writes; ``take()`` hands it over and starts again."""
 
-    def write(self, value: str) -> str:
-        return value
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, value: str) -> None:
+        self.parts.append(value)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
 
 
-def _csv_lines(
-    rows: Iterable[tuple], *, tz, header: list[str], sides: dict, reasons: dict
-) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+def _csv_lines(chunks: Iterable[list[tuple]], *, header: list[str]) -> Iterator[str]:
+    """The CSV text, one piece per chunk of ready-made rows (telephony.calls_export)."""
+    sink = _Sink()
+    writer = csv.writer(sink)
     # The BOM makes Excel read the file as UTF-8 (Chinese names and notes).
-    yield "\ufeff" + writer.writerow(header)
-    batch: list[str] = []
-    for start, caller, callee, hold, billed, fee, side, reason in rows:
-        batch.append(
-            writer.writerow(
-                [
-                    timezone.localtime(start, tz).strftime("%Y-%m-%d %H:%M:%S"),
-                    csv_cell(caller),
-                    csv_cell(callee),
-                    hold,
-                    billed,
-                    format(fee, "f"),
-                    sides.get(side, side),
-                    reasons.get(reason, reason),
-                ]
-            )
-        )
-        if len(batch) >= CSV_BATCH:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+    writer.writerow(header)
+    yield "\ufeff" + sink.take()
+    for rows in chunks:
+        writer.writerows(rows)
+        yield sink.take()
 
 
 @customer_required
@@ -169,13 +157,15 @@ def calls_csv(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('customer:calls')}?{request.GET.urlencode()}")
     query = _call_query(form)
     # Labels and the time zone are resolved now: the body is produced after the view returns.
-    lines = _csv_lines(
-        calls_rows(calls_for(account, **query)),
+    chunks = calls_export_rows(
+        calls_for(account, **query),
         tz=timezone.get_current_timezone(),
-        header=[str(h) for h in CSV_HEADER],
+        start=query["start"],
+        end=query["end"],
         sides={k: str(v) for k, v in HANGUP_SIDES.items()},
         reasons={k: end_reason(k) for k in END_REASONS},
     )
+    lines = _csv_lines(chunks, header=[str(h) for h in CSV_HEADER])
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     name = slugify(
         f"calls-{account.account}-{form.cleaned_data['start']}-{form.cleaned_data['end']}"

@@ -6,19 +6,18 @@ calls VOS. How a statement's opening balance is derived is explained in docs/STA
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
-from functools import lru_cache
 
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from telephony.models import ROLLUP_BUCKET_SECONDS, Cdr, CdrRollup, VosAccount
 from telephony.selectors import day_bounds, money_sum, period_totals
+from telephony.timezones import LocalDate, utc_offset_pieces
 
 from .models import Consumption, PayRecord
 
@@ -37,88 +36,6 @@ class DaySpend:
     day: date
     amount: Decimal
     calls: int
-
-
-def utc_offset_pieces(
-    tz: tzinfo, start: datetime, end: datetime
-) -> tuple[tuple[datetime, int], ...]:
-    """The zone's UTC offset over [start, end) as pieces ``(until, offset in seconds)``.
-
-    A moment ``t`` belongs to the first piece whose ``until`` is later than ``t`` (the last
-    piece runs to ``end``); its local date is the UTC date of ``t + offset``. One piece when
-    the zone does not change its offset in the range, one more per change (summer time).
-    """
-    return _offset_pieces(tz, start.astimezone(UTC), end.astimezone(UTC))
-
-
-@lru_cache(maxsize=512)
-def _offset_pieces(tz: tzinfo, start: datetime, end: datetime) -> tuple[tuple[datetime, int], ...]:
-    def offset(moment: datetime) -> int:
-        return int(moment.astimezone(tz).utcoffset().total_seconds())
-
-    # Zones change their offset at most a few times a year and never twice within an hour:
-    # look every hour, then find the exact second of each change by bisection.
-    pieces = []
-    current = offset(start)
-    here = start
-    while here < end:
-        there = min(here + timedelta(hours=1), end)
-        if offset(there) == current:
-            here = there
-            continue
-        lo, hi = math.floor(here.timestamp()), math.ceil(there.timestamp())
-        while hi - lo > 1:  # the change is in (lo, hi]
-            middle = (lo + hi) // 2
-            if offset(datetime.fromtimestamp(middle, UTC)) == current:
-                lo = middle
-            else:
-                hi = middle
-        change = datetime.fromtimestamp(hi, UTC)
-        if change >= end:
-            break
-        pieces.append((change, current))
-        current = offset(change)
-        here = change
-    pieces.append((end, current))
-    return tuple(pieces)
-
-
-def _shift(seconds: int) -> str:
-    return f"{seconds:+d} seconds"
-
-
-class LocalDate(TruncDate):
-    """``TruncDate(expression, tzinfo=tz)`` for moments in [start, end).
-
-    SQLite has no time zones, and Django converts every row there in a Python function (most
-    of the dashboard's time with a month of calls). This shifts each moment by the zone's
-    UTC offset at that moment (utc_offset_pieces) with SQLite's own date() instead: the same
-    dates, computed in C. Other databases convert in SQL already and keep TruncDate's SQL.
-    """
-
-    def __init__(self, expression, *, tzinfo: tzinfo, start: datetime, end: datetime, **extra):
-        self.pieces = utc_offset_pieces(tzinfo, start, end)
-        super().__init__(expression, tzinfo=tzinfo, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.lhs)
-        *changes, (_, offset) = self.pieces
-        # Whole seconds: the offsets are whole seconds, and date() rounds a fraction.
-        moment, moment_params = f"substr({sql}, 1, 19)", list(params)
-        if not changes:
-            return f"date({moment}, %s)", (*moment_params, _shift(offset))
-        whens, when_params = [], []
-        for until, before in changes:
-            whens.append(f"WHEN {sql} < %s THEN %s")
-            when_params += [
-                *params,
-                connection.ops.adapt_datetimefield_value(until),
-                _shift(before),
-            ]
-        return (
-            f"date({moment}, CASE {' '.join(whens)} ELSE %s END)",
-            (*moment_params, *when_params, _shift(offset)),
-        )
 
 
 def _raw_spend(vos_account: VosAccount, start: datetime, end: datetime, tz) -> QuerySet:

@@ -152,7 +152,7 @@ def run(
 
     report = Report()
     report.add(
-        "requests/s", subject.rps, "/s", reference=reference.rps, target=Target(min_ratio=0.50)
+        "requests/s", subject.rps, "/s", reference=reference.rps, target=Target(min_ratio=0.80)
     )
     report.add("p50", subject.p(50), "ms", reference=reference.p(50), better="lower")
     report.add(

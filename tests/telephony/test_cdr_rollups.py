@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.selectors import spend_by_day, statement_for
@@ -20,7 +21,6 @@ from telephony.selectors import calls_for, day_bounds, period_totals
 from telephony.services import cdr_partitions, cdrs, jobs
 from telephony.services.cdr_rollups import bucket_floor
 from telephony.services.cdr_store import cdrs_store
-
 from tests.portal.fixtures import customer, customer_client, offline_account  # noqa: F401
 
 from .factories import VosAccountFactory, VosServerFactory
@@ -282,3 +282,107 @@ def test_a_call_older_than_the_retention_is_not_stored_again(server, settings):
 
     assert cdrs_store(server=server, records=[old, new]) == 1
     assert rollups() == raw_buckets()
+
+
+def _profile_zone(client, zone: str) -> None:
+    profile = client.get("/my/").wsgi_request.user.profile
+    profile.time_zone = zone
+    profile.save()
+
+
+def test_the_csv_export_formats_in_the_database_what_python_would(
+    customer_client,  # noqa: F811
+    offline_account,  # noqa: F811
+):
+    """Local times across a summer-time change, money, labels and formula-safe cells."""
+    import csv
+    import io
+
+    from telephony.csvsafe import csv_cell
+    from telephony.labels import end_reason, hangup_side
+
+    _profile_zone(customer_client, "America/New_York")
+    tz = ZoneInfo("America/New_York")
+    change = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # 02:00 EDT -> 01:00 EST
+    records = [
+        cdr_record(
+            flow_no=n,
+            start=change + timedelta(minutes=25 * n, microseconds=999999 * (n % 2)),
+            caller_e164=("=HYPERLINK(1)", "+8613800001001", "-1+2", "8613800001001")[n % 4],
+            fee=Decimal(n) / Decimal("7000"),
+            end_direction=n % 4,
+            end_reason=(16, 17, -9, 999)[n % 4],
+        )
+        for n in range(-6, 6)
+    ]
+    cdrs_store(server=offline_account.server, records=records)
+
+    response = customer_client.get(
+        reverse("customer:calls_csv"), {"start": "2026-10-31", "end": "2026-11-01"}
+    )
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+
+    stored = Cdr.objects.order_by("-start", "-id")
+    assert rows == [
+        [
+            c.start.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+            csv_cell(c.caller_e164),
+            csv_cell(c.callee_e164),
+            str(c.hold_time),
+            str(c.fee_time),
+            format(c.fee, "f"),
+            hangup_side(c.end_direction),
+            end_reason(c.end_reason),
+        ]
+        for c in stored
+    ]
+    assert len(rows) == 12
+
+
+def test_a_prefix_search_finds_exactly_the_numbers_starting_with_it(server):
+    account = VosAccountFactory(server=server, account="1001")
+    numbers = ["8613", "86139", "8613999", "861", "8614", "98613", "86:", "8612~"]
+    base = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    cdrs_store(
+        server=server,
+        records=[
+            cdr_record(
+                flow_no=n, start=base + timedelta(minutes=n), caller_e164=number, callee_e164="0"
+            )
+            for n, number in enumerate(numbers)
+        ],
+    )
+    window = {"start": base, "end": base + timedelta(days=1)}
+    found = calls_for(account, **window, search="8613").values_list("caller_e164", flat=True)
+    assert sorted(found) == ["8613", "86139", "8613999"]
+    contains = calls_for(account, **window, search="8613", match="contains")
+    assert contains.count() == 4
+
+
+def test_a_substring_search_over_many_calls_offers_a_shorter_window(
+    customer_client,  # noqa: F811
+    offline_account,  # noqa: F811
+    monkeypatch,
+):
+    from billing import call_views
+
+    monkeypatch.setattr(call_views, "SLOW_SEARCH_CALLS", 3)
+    today = timezone.localdate()
+    now = timezone.now()
+    cdrs_store(
+        server=offline_account.server,
+        records=[cdr_record(flow_no=n, start=now - timedelta(hours=n)) for n in range(5)],
+    )
+    long = {"start": (today - timedelta(days=20)).isoformat(), "end": today.isoformat()}
+
+    slow = customer_client.get("/my/calls/", {**long, "q": "1380", "match": "contains"})
+    prefix = customer_client.get("/my/calls/", {**long, "q": "8613"})
+    short = customer_client.get(
+        "/my/calls/",
+        {"start": today.isoformat(), "end": today.isoformat(), "q": "1380", "match": "contains"},
+    )
+
+    assert 'id="slow-search"' in slow.content.decode()
+    assert f"start={(today - timedelta(days=6)).isoformat()}" in slow.context["slow_search"]
+    assert not prefix.context["slow_search"] and not short.context["slow_search"]
