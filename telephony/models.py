@@ -9,6 +9,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -354,6 +355,15 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.server} {self.job}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(self.synced_cache_key(self.server_id, self.job))
+
+    @staticmethod
+    def synced_cache_key(server_id: int, job: str) -> str:
+        """The cache entry of ``selectors.last_synced`` (dropped whenever the row changes)."""
+        return f"telephony:synced:{server_id}:{job}"
 
     @property
     def lag(self):

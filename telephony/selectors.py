@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -297,14 +298,26 @@ def known_accounts(server: VosServer) -> list[str]:
     )
 
 
+SYNCED_CACHE_SECONDS = 60
+
+
 def last_synced(server: VosServer | int, job: str) -> datetime | None:
-    """When ``job`` last succeeded for ``server`` (a VosServer or its id); None if never."""
+    """When ``job`` last succeeded for ``server`` (a VosServer or its id); None if never.
+
+    Kept SYNCED_CACHE_SECONDS in the cache (every page shows it); the job runner (and
+    ``SyncState.save``) drops the entry when a run succeeds, so a finished sync shows at once."""
     server_id = server if isinstance(server, int) else server.pk
-    return (
+    key = SyncState.synced_cache_key(server_id, job)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    value = (
         SyncState.objects.filter(server_id=server_id, job=job)
         .values_list("last_success_at", flat=True)
         .first()
     )
+    cache.set(key, value or "", SYNCED_CACHE_SECONDS)
+    return value
 
 
 def sync_states(server: VosServer | int) -> dict[str, SyncState]:
