@@ -211,6 +211,20 @@ def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+# What a page of calls shows (telephony/_calls_table.html) and its cursors need.
+PAGE_FIELDS = (
+    "id",
+    "start",
+    "caller_e164",
+    "callee_e164",
+    "hold_time",
+    "fee_time",
+    "fee",
+    "end_direction",
+    "end_reason",
+)
+
+
 @dataclass(frozen=True)
 class CallsPage:
     calls: list[Cdr]
@@ -228,6 +242,7 @@ def calls_page(
     """One page of ``calls``, newest first, after/before a cursor; ``size + 1`` rows read."""
     before = parse_cursor(older_than)
     after = None if before else parse_cursor(newer_than)
+    calls = calls.only(*PAGE_FIELDS)
     if after:
         moment, pk = after
         rows = list(
