@@ -71,6 +71,9 @@ def partition(apps, schema_editor):
         return
     model = apps.get_model("telephony", "Cdr")
     with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
+        if cursor.fetchone()[0] == "p":
+            return  # already partitioned (migrated back and forth)
         _old_table_aside(cursor, [index.name for index in model._meta.indexes])
         _partitioned_table(cursor)
         # Indexes on the parent are created on every partition, present and future.
