@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .env import BASE_DIR, BENCH_VAR, Databases, bench_environ, django_setup
-from .measure import NotAvailable, fmt, profiling_start
+from .measure import Metric, NotAvailable, Target, fmt, profiling_start
 
 # Name -> database group (scenarios of one group share a database and its fixtures).
 SCENARIOS = {
     "balance": "balance",
     "cdrs": "cdrs",
     "calls": "calls",
+    "calls_deep": "deep",
     "csv": "calls",
     "dashboard": "dashboard",
     "topups": "topups",
@@ -103,6 +104,7 @@ def run(names: list[str], *, size: str, profile: bool, json_path: Path, keep_db:
         if not keep_db:
             databases.drop_all()
     total = time.perf_counter() - started
+    _deep_compare(outcomes)
     print()
     print(table(outcomes))
     host = machine()
@@ -114,6 +116,30 @@ def run(names: list[str], *, size: str, profile: bool, json_path: Path, keep_db:
     )
     print(f"bench: this machine's speed: {host['python_loop_ms']} ms for {SPEED_PROBE} (best of 5)")
     return 1 if crashed else 0
+
+
+DEEP_METRIC = "page p95, no filter"
+
+
+def _deep_compare(outcomes: dict[str, dict]) -> None:
+    """calls_deep's ratio against the same page's ratio at 1,000,000 calls (scenario 3)."""
+    ratios = {}
+    for name in ("calls", "calls_deep"):
+        outcome = outcomes.get(name) or {}
+        if outcome.get("status") != "ok":
+            return
+        found = [m["ratio"] for m in outcome["metrics"] if m["name"] == DEEP_METRIC]
+        if not found or found[0] is None:
+            return
+        ratios[name] = found[0]
+    metric = Metric(
+        "page p95 ratio, against 1,000,000",
+        ratios["calls_deep"],
+        reference=ratios["calls"],
+        target=Target(min_ratio=0.8),
+        note="within 20% of scenario 3's ratio",
+    )
+    outcomes["calls_deep"]["metrics"].append(metric.to_dict())
 
 
 def _run_worker(name: str, *, size: str, url: str, profile: bool) -> dict:

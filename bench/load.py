@@ -8,9 +8,12 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import os
+import shutil
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .measure import percentile
 
@@ -127,3 +130,52 @@ def load(
         if worker.is_alive():
             worker.kill()
     return total
+
+
+WRK = shutil.which("wrk")
+WRK_SCRIPT = Path(__file__).with_name("wrk_session.lua")
+
+
+def wrk_load(
+    *, host: str, port: int, path: str, headers: dict, clients: int, seconds: float
+) -> LoadResult:
+    """The same closed loop with wrk (C, its own process and threads): the load generator
+    then shares no interpreter, and no profile, with the server. Needs ``wrk`` on PATH."""
+    threads = max(1, min(clients, os.cpu_count() or 1))
+    env = {**os.environ, "BENCH_COOKIE": headers.get("Cookie", "")}
+    done = subprocess.run(
+        [
+            WRK or "wrk",
+            f"-t{threads}",
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(WRK_SCRIPT),
+            f"http://{host}:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=seconds + 60,
+        check=True,
+    )
+    result = LoadResult(max(1, round(seconds)))
+    for line in done.stdout.splitlines():
+        kind, *numbers = line.split()
+        if kind == "LATENCY":
+            micros, count = (int(n) for n in numbers)
+            result.latencies_ms += [micros / 1000] * count
+        elif kind == "TOTALS":
+            result.ok, result.errors = (int(n) for n in numbers)
+    if result.errors:
+        result.statuses["error"] = result.errors
+    return result
+
+
+def load_any(**kwargs) -> tuple[LoadResult, str]:
+    """wrk when it is installed, else the Python generator above; returns which was used."""
+    if WRK:
+        return wrk_load(**kwargs), "wrk"
+    return load(**kwargs), "python"

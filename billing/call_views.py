@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,17 +18,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.scoping import customer_required, own_account
+from telephony.calls_export import calls_export_rows
 from telephony.countries import number_country
 from telephony.csvsafe import csv_cell
 from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
 from telephony.selectors import (
+    CONTAINS,
     calls_for,
     calls_page,
-    calls_rows,
     calls_totals,
     day_bounds,
     last_synced,
+    period_totals,
 )
 
 from .customer_forms import CallFilterForm
@@ -44,7 +47,12 @@ CSV_HEADER = (
     gettext_lazy("Callee country"),
 )
 CSV_KEYS = ("Start", "Caller", "Callee", "Duration", "Billed", "Cost", "Side", "Reason", "Country")
-CSV_BATCH = 500
+# Digits that decide a number's country (telephony.countries): one look-up per prefix.
+COUNTRY_DIGITS = 8
+# A search anywhere in the number reads every call of the window: past this many calls the
+# page says so and offers the last SHORTER_WINDOW_DAYS days instead.
+SLOW_SEARCH_CALLS = 50_000
+SHORTER_WINDOW_DAYS = 7
 
 
 def _call_filter(request: HttpRequest) -> CallFilterForm:
@@ -71,6 +79,28 @@ def _filter_params(form: CallFilterForm) -> str:
     return urlencode(params)
 
 
+def _slow_search(account, form: CallFilterForm, query: dict) -> str:
+    """For a search anywhere in the number over more than SLOW_SEARCH_CALLS calls: the query
+    string of the same search over the last SHORTER_WINDOW_DAYS days of the window (no index
+    can serve a substring, so every call of the window is read); "" otherwise."""
+    data = form.cleaned_data
+    if not data.get("q") or data.get("match") != CONTAINS:
+        return ""
+    if (data["end"] - data["start"]).days < SHORTER_WINDOW_DAYS:
+        return ""
+    if period_totals(account, start=query["start"], end=query["end"]).calls <= SLOW_SEARCH_CALLS:
+        return ""
+    shorter = {
+        "start": (data["end"] - timedelta(days=SHORTER_WINDOW_DAYS - 1)).isoformat(),
+        "end": data["end"].isoformat(),
+        "q": data["q"],
+        "match": CONTAINS,
+    }
+    if data.get("outcome"):
+        shorter["outcome"] = data["outcome"]
+    return urlencode(shorter)
+
+
 @customer_required
 @require_GET
 def calls(request: HttpRequest) -> HttpResponse:
@@ -93,8 +123,24 @@ def calls(request: HttpRequest) -> HttpResponse:
             calls=page.calls,
             totals=calls_totals(account, **query),
             params=_filter_params(form),
+            slow_search=_slow_search(account, form, query),
+            shorter_days=SHORTER_WINDOW_DAYS,
         )
     return render(request, "telephony/calls.html", context)
+
+
+class _Sink:
+    """Collects what csv.writer writes; ``take()`` hands it over and starts again."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, value: str) -> None:
+        self.parts.append(value)
+
+    def take(self) -> str:
+        text, self.parts = "".join(self.parts), []
+        return text
 
 
 def _csv_header(tz_name: str) -> list[str]:
@@ -106,47 +152,27 @@ def _csv_header(tz_name: str) -> list[str]:
     return [named.get(key, str(h)) for key, h in zip(CSV_KEYS, CSV_HEADER, strict=True)]
 
 
-class _Echo:
-    """A file-like object whose write() hands the CSV line back (for streaming)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_lines(
-    rows: Iterable[tuple],
-    *,
-    tz,
-    header: list[str],
-    sides: dict,
-    reasons: dict,
-    language: str = "en",
+    chunks: Iterable[list[tuple]], *, header: list[str], language: str = "en"
 ) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    """The CSV text, one piece per chunk of ready-made rows (telephony.calls_export), each
+    with the callee's country (looked up once per prefix)."""
+    sink = _Sink()
+    writer = csv.writer(sink)
+    countries: dict[str, str] = {}
+
+    def country(callee: str) -> str:
+        prefix = (callee or "").lstrip("'+")[:COUNTRY_DIGITS]
+        if prefix not in countries:
+            countries[prefix] = csv_cell(number_country(prefix, language))
+        return countries[prefix]
+
     # The BOM makes Excel read the file as UTF-8 (Chinese names and notes).
-    yield "\ufeff" + writer.writerow(header)
-    batch: list[str] = []
-    for start, caller, callee, hold, billed, fee, side, reason in rows:
-        batch.append(
-            writer.writerow(
-                [
-                    timezone.localtime(start, tz).strftime("%Y-%m-%d %H:%M:%S"),
-                    csv_cell(caller),
-                    csv_cell(callee),
-                    hold,
-                    billed,
-                    format(fee, "f"),
-                    sides.get(side, side),
-                    reasons.get(reason, reason),
-                    csv_cell(number_country(callee or "", language)),
-                ]
-            )
-        )
-        if len(batch) >= CSV_BATCH:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+    writer.writerow(header)
+    yield "\ufeff" + sink.take()
+    for rows in chunks:
+        writer.writerows([(*row, country(row[2])) for row in rows])
+        yield sink.take()
 
 
 @customer_required
@@ -159,12 +185,17 @@ def calls_csv(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('customer:calls')}?{request.GET.urlencode()}")
     query = _call_query(form)
     # Labels and the time zone are resolved now: the body is produced after the view returns.
-    lines = _csv_lines(
-        calls_rows(calls_for(account, **query)),
+    chunks = calls_export_rows(
+        calls_for(account, **query),
         tz=timezone.get_current_timezone(),
-        header=_csv_header(timezone.get_current_timezone_name()),
+        start=query["start"],
+        end=query["end"],
         sides={k: str(v) for k, v in HANGUP_SIDES.items()},
         reasons={k: end_reason(k) for k in END_REASONS},
+    )
+    lines = _csv_lines(
+        chunks,
+        header=_csv_header(timezone.get_current_timezone_name()),
         language=get_language() or "en",
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")

@@ -6,19 +6,18 @@ calls VOS. How a statement's opening balance is derived is explained in docs/STA
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
-from functools import lru_cache
 
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from telephony.models import Cdr, VosAccount
-from telephony.selectors import day_bounds
+from telephony.models import ROLLUP_BUCKET_SECONDS, Cdr, CdrRollup, VosAccount
+from telephony.selectors import day_bounds, money_sum, period_totals
+from telephony.timezones import LocalDate, utc_offset_pieces
 
 from .models import Consumption, LedgerEntry, PayRecord
 from .services.ledger import memo_tag_of, reconcile_margin
@@ -40,96 +39,8 @@ class DaySpend:
     calls: int
 
 
-def utc_offset_pieces(
-    tz: tzinfo, start: datetime, end: datetime
-) -> tuple[tuple[datetime, int], ...]:
-    """The zone's UTC offset over [start, end) as pieces ``(until, offset in seconds)``.
-
-    A moment ``t`` belongs to the first piece whose ``until`` is later than ``t`` (the last
-    piece runs to ``end``); its local date is the UTC date of ``t + offset``. One piece when
-    the zone does not change its offset in the range, one more per change (summer time).
-    """
-    return _offset_pieces(tz, start.astimezone(UTC), end.astimezone(UTC))
-
-
-@lru_cache(maxsize=512)
-def _offset_pieces(tz: tzinfo, start: datetime, end: datetime) -> tuple[tuple[datetime, int], ...]:
-    def offset(moment: datetime) -> int:
-        return int(moment.astimezone(tz).utcoffset().total_seconds())
-
-    # Zones change their offset at most a few times a year and never twice within an hour:
-    # look every hour, then find the exact second of each change by bisection.
-    pieces = []
-    current = offset(start)
-    here = start
-    while here < end:
-        there = min(here + timedelta(hours=1), end)
-        if offset(there) == current:
-            here = there
-            continue
-        lo, hi = math.floor(here.timestamp()), math.ceil(there.timestamp())
-        while hi - lo > 1:  # the change is in (lo, hi]
-            middle = (lo + hi) // 2
-            if offset(datetime.fromtimestamp(middle, UTC)) == current:
-                lo = middle
-            else:
-                hi = middle
-        change = datetime.fromtimestamp(hi, UTC)
-        if change >= end:
-            break
-        pieces.append((change, current))
-        current = offset(change)
-        here = change
-    pieces.append((end, current))
-    return tuple(pieces)
-
-
-def _shift(seconds: int) -> str:
-    return f"{seconds:+d} seconds"
-
-
-class LocalDate(TruncDate):
-    """``TruncDate(expression, tzinfo=tz)`` for moments in [start, end).
-
-    SQLite has no time zones, and Django converts every row there in a Python function (most
-    of the dashboard's time with a month of calls). This shifts each moment by the zone's
-    UTC offset at that moment (utc_offset_pieces) with SQLite's own date() instead: the same
-    dates, computed in C. Other databases convert in SQL already and keep TruncDate's SQL.
-    """
-
-    def __init__(self, expression, *, tzinfo: tzinfo, start: datetime, end: datetime, **extra):
-        self.pieces = utc_offset_pieces(tzinfo, start, end)
-        super().__init__(expression, tzinfo=tzinfo, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.lhs)
-        *changes, (_, offset) = self.pieces
-        # Whole seconds: the offsets are whole seconds, and date() rounds a fraction.
-        moment, moment_params = f"substr({sql}, 1, 19)", list(params)
-        if not changes:
-            return f"date({moment}, %s)", (*moment_params, _shift(offset))
-        whens, when_params = [], []
-        for until, before in changes:
-            whens.append(f"WHEN {sql} < %s THEN %s")
-            when_params += [
-                *params,
-                connection.ops.adapt_datetimefield_value(until),
-                _shift(before),
-            ]
-        return (
-            f"date({moment}, CASE {' '.join(whens)} ELSE %s END)",
-            (*moment_params, *when_params, _shift(offset)),
-        )
-
-
-def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> list[DaySpend]:
-    """Call charges per day of the user's calendar (``tz``), every day first..last present.
-
-    One GROUP BY over the account's CDRs in the range (the (server, account, -start) index),
-    the dates computed by the database (LocalDate).
-    """
-    start, end = day_bounds(first, last, tz)
-    rows = (
+def _raw_spend(vos_account: VosAccount, start: datetime, end: datetime, tz) -> QuerySet:
+    return (
         Cdr.objects.filter(
             server_id=vos_account.server_id,
             account=vos_account.account,
@@ -141,6 +52,43 @@ def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> lis
         .annotate(amount=Sum("fee"), calls=Count("id"))
         .order_by()
     )
+
+
+def _rollup_spend(vos_account: VosAccount, start: datetime, end: datetime, tz) -> QuerySet:
+    return (
+        CdrRollup.objects.filter(
+            server_id=vos_account.server_id,
+            account=vos_account.account,
+            bucket__gte=start,
+            bucket__lt=end,
+        )
+        .annotate(day=LocalDate("bucket", tzinfo=tz, start=start, end=end))
+        .values("day")
+        .annotate(amount=Sum("cost"), calls=Sum("calls"))
+        .order_by()
+    )
+
+
+def days_in_whole_buckets(tz: tzinfo, start: datetime, end: datetime) -> bool:
+    """Whether every local midnight in [start, end) is a rollup bucket boundary: the zone's
+    offset is a whole number of quarter hours throughout (every zone in use today)."""
+    return all(
+        offset % ROLLUP_BUCKET_SECONDS == 0 for _, offset in utc_offset_pieces(tz, start, end)
+    )
+
+
+def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> list[DaySpend]:
+    """Call charges per day of the user's calendar (``tz``), every day first..last present.
+
+    One GROUP BY over the account's quarter-hour rollups in the range (at most 96 rows a
+    day, whatever the number of calls), the dates computed by the database (LocalDate). A
+    zone whose midnights are not on quarter hours is summed from the raw rows instead.
+    """
+    start, end = day_bounds(first, last, tz)
+    if days_in_whole_buckets(tz, start, end):
+        rows = _rollup_spend(vos_account, start, end, tz)
+    else:
+        rows = _raw_spend(vos_account, start, end, tz)
     by_day = {row["day"]: row for row in rows}
     series = []
     day = first
@@ -149,7 +97,7 @@ def spend_by_day(vos_account: VosAccount, *, first: date, last: date, tz) -> lis
         series.append(
             DaySpend(
                 day=day,
-                amount=(row["amount"] or ZERO) if row else ZERO,
+                amount=money_sum(row["amount"]) if row else ZERO,
                 calls=row["calls"] if row else 0,
             )
         )
@@ -388,7 +336,8 @@ def statement_for(
     The closing balance is the known balance (``VosAccount.balance`` as of ``balance_as_of``)
     with the movements between the period's end and that moment taken back out (or added, if
     the period ends later); the opening balance is the closing balance less the period's net
-    movement. Three aggregate queries (pay history, CDRs, other charges) and two short lists.
+    movement. Aggregates over the pay history, the call rollups and other charges, and two
+    short lists.
     """
     now = now or timezone.now()
     end = min(end, now)
@@ -406,11 +355,10 @@ def statement_for(
         adjustments=_window_sum("amount", "paid_at", start, end, ~is_payment),
         gap=_window_sum("amount", "paid_at", gap_lo, gap_hi),
     )
-    calls = Cdr.objects.filter(**scope, start__gte=lo, start__lt=hi).aggregate(
-        period=_window_sum("fee", "start", start, end),
-        count=Count("id", filter=Q(start__gte=start, start__lt=end)),
-        gap=_window_sum("fee", "start", gap_lo, gap_hi),
-    )
+    # Call charges from the rollups (with the raw rows of partial quarter hours): the same
+    # cost at any history size, and months whose raw rows retention dropped still add up.
+    period_calls = period_totals(vos_account, start=start, end=end)
+    gap_calls = period_totals(vos_account, start=gap_lo, end=gap_hi)
     other = Consumption.objects.filter(**scope, at__gte=lo, at__lt=hi).aggregate(
         period=_window_sum("amount", "at", start, end),
         gap=_window_sum("amount", "at", gap_lo, gap_hi),
@@ -418,10 +366,10 @@ def statement_for(
     period = Movements(
         payments=pay["payments"],
         adjustments=pay["adjustments"],
-        calls=calls["period"],
+        calls=period_calls.cost,
         other=other["period"],
     )
-    gap_net = pay["gap"] - calls["gap"] - other["gap"]
+    gap_net = pay["gap"] - gap_calls.cost - other["gap"]
     closing = anchor - gap_net if anchor_at >= end else anchor + gap_net
     opening = closing - period.net
     return Statement(
@@ -430,7 +378,7 @@ def statement_for(
         opening=opening,
         closing=closing,
         period=period,
-        call_count=calls["count"],
+        call_count=period_calls.calls,
         anchor_balance=anchor,
         anchor_at=anchor_at,
         payment_rows=list(payments_for(vos_account, start=start, end=end)[:500]),

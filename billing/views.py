@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -55,6 +56,11 @@ def refresh_due(account: VosAccount, *, now: datetime | None = None) -> bool:
     return (now or timezone.now()) - as_of >= max_age
 
 
+def _offset(zone: str):
+    """The zone's UTC offset now (two zones with the same offset share today)."""
+    return timezone.now().astimezone(ZoneInfo(zone)).utcoffset()
+
+
 @customer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     account = own_account(request.user)
@@ -71,6 +77,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         calls_synced_at=calls_synced_at,
     )
     threshold = profile.threshold
+    # The user's own day from the call records (the calls page's "Today" sums the same
+    # rollups); the switch's todayConsumption counts the switch's day and is shown as such.
+    switch_tz = account.server.time_zone
     context = {
         "account": account,
         "stale": refresh.stale,
@@ -79,6 +88,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "as_of": account.figures_as_of,
         "threshold": threshold,
         "low_balance": account.balance < threshold,
+        "spent_today": series[-1],
+        "switch_tz": switch_tz,
+        "switch_day_differs": _offset(switch_tz) != _offset(str(timezone.get_current_timezone())),
         "chart": spend_chart(series),
         "chart_cache_seconds": SPEND_CACHE_SECONDS,
         "burn": burn_rate(series, available=account.available_credit, today=today),

@@ -298,6 +298,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telephony.tasks.cdr_retention",
         "schedule": crontab(hour=3, minute=41),
     },
+    "cdr-partitions": {
+        "task": "telephony.tasks.cdr_partitions_ahead",
+        "schedule": crontab(hour=3, minute=11),
+    },
 }
 
 # --- VOS3000 ---------------------------------------------------------------------------------
@@ -460,6 +464,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", _secure_default)
 if _bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Sessions are read from the cache (Redis in production) and written through to the
+# database: one query less on every page, and logins survive a cache flush.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = _read("SESSION_COOKIE_AGE", int, default=60 * 60 * 12)

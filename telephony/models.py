@@ -9,6 +9,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -265,6 +266,18 @@ class Cdr(models.Model):
                 name="cdr_account_start",
             ),
             models.Index(fields=["start"], name="cdr_start"),
+            # A number-prefix search: PostgreSQL's LIKE 'x%' needs the pattern operator class;
+            # SQLite reads the same index through a range (selectors.PrefixOf).
+            models.Index(
+                fields=["server", "account", "caller_e164"],
+                opclasses=["", "", "varchar_pattern_ops"],
+                name="cdr_caller_prefix",
+            ),
+            models.Index(
+                fields=["server", "account", "callee_e164"],
+                opclasses=["", "", "varchar_pattern_ops"],
+                name="cdr_callee_prefix",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -273,6 +286,43 @@ class Cdr(models.Model):
     @property
     def answered(self) -> bool:
         return self.hold_time > 0
+
+
+# Rollup buckets are quarter hours of UTC: every UTC offset in use is a whole number of
+# quarter hours (+05:30, +05:45, +08:45, DST shifts of 30 or 60 minutes), so every local day
+# of every zone is a whole number of buckets (docs/PERFORMANCE.md, "Rollups").
+ROLLUP_BUCKET_SECONDS = 900
+
+
+class CdrRollup(models.Model):
+    """Per account and quarter hour (UTC): the calls that started in it, summed.
+
+    Kept by the CDR ingest in the transaction that adds the rows (only rows actually added
+    count), rebuilt from the raw rows by ``manage.py cdr_rollups_rebuild``, and kept when
+    retention drops the raw rows, so totals of any period outlive the call records.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    server = models.ForeignKey(
+        VosServer, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    account = models.CharField(max_length=64)
+    bucket = models.DateTimeField(help_text="start of the quarter hour (UTC)")
+    calls = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    talk_seconds = models.BigIntegerField(default=0)
+    billed_seconds = models.BigIntegerField(default=0)
+    cost = models.DecimalField(default=Decimal("0"), **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "account", "bucket"], name="cdr_rollup_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} @ {self.bucket:%Y-%m-%d %H:%M}: {self.calls} calls"
 
 
 class SyncState(models.Model):
@@ -307,6 +357,15 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.server} {self.job}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(self.synced_cache_key(self.server_id, self.job))
+
+    @staticmethod
+    def synced_cache_key(server_id: int, job: str) -> str:
+        """The cache entry of ``selectors.last_synced`` (dropped whenever the row changes)."""
+        return f"telephony:synced:{server_id}:{job}"
 
     @property
     def lag(self):

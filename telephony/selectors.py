@@ -12,10 +12,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import Cdr, SyncState, VosAccount, VosServer
+from .models import Cdr, CdrRollup, SyncState, VosAccount, VosServer
+from .services.cdr_rollups import bucket_ceil, bucket_floor
 
 ANSWERED = "answered"
 UNANSWERED = "unanswered"
@@ -53,15 +56,31 @@ def calls_for(
         start__lt=end,
     )
     if search:
-        lookup = "contains" if match == CONTAINS else "startswith"
         calls = calls.filter(
-            Q(**{f"caller_e164__{lookup}": search}) | Q(**{f"callee_e164__{lookup}": search})
+            _number_q("caller_e164", search, match) | _number_q("callee_e164", search, match)
         )
     if outcome == ANSWERED:
         calls = calls.filter(hold_time__gt=0)
     elif outcome == UNANSWERED:
         calls = calls.filter(hold_time=0)
     return calls
+
+
+def _number_q(field: str, search: str, match: str) -> Q:
+    """A number match on ``field``; a prefix is read from its index on both databases.
+
+    PostgreSQL's LIKE 'x%' uses the varchar_pattern_ops index (cdr_caller_prefix, ...).
+    SQLite's LIKE is case-insensitive and never uses a BINARY index, so there the prefix is
+    also given as the range [x, x with its last character's successor), which is exactly the
+    strings starting with x in SQLite's byte order; LIKE stays for the exact match.
+    """
+    if match == CONTAINS:
+        return Q(**{f"{field}__contains": search})
+    condition = Q(**{f"{field}__startswith": search})
+    if connection.vendor == "sqlite":
+        after = search[:-1] + chr(ord(search[-1]) + 1)
+        condition &= Q(**{f"{field}__gte": search, f"{field}__lt": after})
+    return condition
 
 
 @dataclass(frozen=True)
@@ -76,13 +95,33 @@ class CallTotals:
     def billed_minutes(self) -> Decimal:
         return (Decimal(self.billed_seconds) / 60).quantize(Decimal("0.1"))
 
+    def __add__(self, other: CallTotals) -> CallTotals:
+        return CallTotals(
+            calls=self.calls + other.calls,
+            answered=self.answered + other.answered,
+            talk_seconds=self.talk_seconds + other.talk_seconds,
+            billed_seconds=self.billed_seconds + other.billed_seconds,
+            cost=self.cost + other.cost,
+        )
 
-def calls_totals(vos_account: VosAccount, **filters) -> CallTotals:
-    """Totals over the same filter as :func:`calls_for`, in one aggregate query."""
+
+NO_CALLS = CallTotals(calls=0, answered=0, talk_seconds=0, billed_seconds=0, cost=Decimal("0"))
+
+
+CENT_FRACTION = Decimal("0.0001")  # the money columns' four places (telephony.models.MONEY)
+
+
+def money_sum(value) -> Decimal:
+    """A SUM over a money column, to the column's four places: SQLite adds NUMERIC in
+    floating point (0.1 + 0.2 = 0.30000000000000004), exact again at four places."""
+    return (value or Decimal("0")).quantize(CENT_FRACTION)
+
+
+def _raw_totals(calls: QuerySet[Cdr]) -> CallTotals:
     # Only columns of the covering index (cdr_account_start INCLUDE hold_time, fee_time, fee):
     # PostgreSQL then answers from the index alone. hold_time is never NULL, so counting it
     # counts rows.
-    row = calls_for(vos_account, **filters).aggregate(
+    row = calls.aggregate(
         calls=Count("hold_time"),
         answered=Count("hold_time", filter=Q(hold_time__gt=0)),
         talk=Sum("hold_time"),
@@ -94,8 +133,59 @@ def calls_totals(vos_account: VosAccount, **filters) -> CallTotals:
         answered=row["answered"] or 0,
         talk_seconds=row["talk"] or 0,
         billed_seconds=row["billed"] or 0,
-        cost=row["cost"] or Decimal("0"),
+        cost=money_sum(row["cost"]),
     )
+
+
+def _rollup_totals(vos_account: VosAccount, lo: datetime, hi: datetime) -> CallTotals:
+    row = CdrRollup.objects.filter(
+        server_id=vos_account.server_id, account=vos_account.account, bucket__gte=lo, bucket__lt=hi
+    ).aggregate(
+        calls=Sum("calls"),
+        answered=Sum("answered"),
+        talk=Sum("talk_seconds"),
+        billed=Sum("billed_seconds"),
+        cost=Sum("cost"),
+    )
+    return CallTotals(
+        calls=row["calls"] or 0,
+        answered=row["answered"] or 0,
+        talk_seconds=row["talk"] or 0,
+        billed_seconds=row["billed"] or 0,
+        cost=money_sum(row["cost"]),
+    )
+
+
+def whole_buckets(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The whole rollup buckets [lo, hi) inside [start, end) (lo == hi when there are none)."""
+    lo, hi = bucket_ceil(start), bucket_floor(end)
+    return (lo, hi) if lo < hi else (start, start)
+
+
+def period_totals(vos_account: VosAccount, *, start: datetime, end: datetime) -> CallTotals:
+    """Every call of [start, end): the whole quarter hours from the rollups, the partial
+    edges (a range cut at "now", an odd offset) from the raw rows. Costs the same at any
+    history size, and still adds up where retention dropped the raw rows."""
+    if end <= start:
+        return NO_CALLS
+    lo, hi = whole_buckets(start, end)
+    if lo == hi:
+        return _raw_totals(calls_for(vos_account, start=start, end=end))
+    totals = _rollup_totals(vos_account, lo, hi)
+    if start < lo:
+        totals += _raw_totals(calls_for(vos_account, start=start, end=lo))
+    if hi < end:
+        totals += _raw_totals(calls_for(vos_account, start=hi, end=end))
+    return totals
+
+
+def calls_totals(vos_account: VosAccount, **filters) -> CallTotals:
+    """Totals over the same filter as :func:`calls_for`: a window without a number or
+    outcome filter from the rollups (period_totals), a filtered one in one aggregate query
+    over the raw rows."""
+    if not filters.get("search") and not filters.get("outcome"):
+        return period_totals(vos_account, start=filters["start"], end=filters["end"])
+    return _raw_totals(calls_for(vos_account, **filters))
 
 
 # --- Keyset pagination ----------------------------------------------------------------------
@@ -121,6 +211,20 @@ def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+# What a page of calls shows (telephony/_calls_table.html) and its cursors need.
+PAGE_FIELDS = (
+    "id",
+    "start",
+    "caller_e164",
+    "callee_e164",
+    "hold_time",
+    "fee_time",
+    "fee",
+    "end_direction",
+    "end_reason",
+)
+
+
 @dataclass(frozen=True)
 class CallsPage:
     calls: list[Cdr]
@@ -138,6 +242,7 @@ def calls_page(
     """One page of ``calls``, newest first, after/before a cursor; ``size + 1`` rows read."""
     before = parse_cursor(older_than)
     after = None if before else parse_cursor(newer_than)
+    calls = calls.only(*PAGE_FIELDS)
     if after:
         moment, pk = after
         rows = list(
@@ -208,14 +313,26 @@ def known_accounts(server: VosServer) -> list[str]:
     )
 
 
+SYNCED_CACHE_SECONDS = 60
+
+
 def last_synced(server: VosServer | int, job: str) -> datetime | None:
-    """When ``job`` last succeeded for ``server`` (a VosServer or its id); None if never."""
+    """When ``job`` last succeeded for ``server`` (a VosServer or its id); None if never.
+
+    Kept SYNCED_CACHE_SECONDS in the cache (every page shows it); the job runner (and
+    ``SyncState.save``) drops the entry when a run succeeds, so a finished sync shows at once."""
     server_id = server if isinstance(server, int) else server.pk
-    return (
+    key = SyncState.synced_cache_key(server_id, job)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    value = (
         SyncState.objects.filter(server_id=server_id, job=job)
         .values_list("last_success_at", flat=True)
         .first()
     )
+    cache.set(key, value or "", SYNCED_CACHE_SECONDS)
+    return value
 
 
 def sync_states(server: VosServer | int) -> dict[str, SyncState]:

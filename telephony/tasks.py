@@ -13,7 +13,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .models import SyncState, VosServer
-from .services import cdrs, jobs
+from .services import cdr_partitions, cdrs, jobs
 from .vos import VosUnavailable
 
 Job = SyncState.Job
@@ -67,3 +67,9 @@ def cdrs_all() -> int:
 @shared_task(acks_late=True)
 def cdr_retention() -> int:
     return cdrs.cdrs_retention_prune()
+
+
+@shared_task(acks_late=True)
+def cdr_partitions_ahead() -> list[str]:
+    """PostgreSQL: create the call-record partitions of the coming months (safe to repeat)."""
+    return cdr_partitions.partitions_ensure()

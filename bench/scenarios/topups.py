@@ -61,8 +61,10 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
     from django.utils import timezone
 
     from accounts.models import Profile, Role
-    from billing import services
     from billing.models import LedgerEntry
+    from billing.services import ledger, transfers
+    from billing.services import report as reports
+    from billing.services import topups as topup_service
     from telephony.models import SyncState, VosAccount
     from telephony.services import jobs
 
@@ -96,15 +98,15 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
         started = time.perf_counter()
         with profiled():
             for i in range(topups):
-                services.topup_submit(
+                topup_service.topup_submit(
                     actor=Actor(user=reseller, ip="127.0.0.1"),
                     agent=reseller_agent(reseller),
-                    movement=services.TopupRequest(
+                    movement=topup_service.TopupRequest(
                         customer=mine[i % len(mine)],
                         amount=AMOUNT,
                         deduct=False,
                         memo=f"bench {i}",
-                        idempotency_key=services.new_idempotency_key(),
+                        idempotency_key=ledger.new_idempotency_key(),
                     ),
                 )
         seconds = time.perf_counter() - started
@@ -114,7 +116,7 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
         # A row matched to a pay-history record was settled by reconciliation: its answer
         # was lost.
         settled_from_history = rows.exclude(vos_record_key="").count()
-        services.ledger_sweep()
+        transfers.ledger_sweep()
         states = Counter(rows.values_list("state", flat=True))
 
         # The portal's books against the emulator's.
@@ -139,7 +141,7 @@ def run(*, topups: int, customers: int, lost: float) -> Report:
         today = timezone.localdate()
         report_problems = sum(
             len(row.problems)
-            for row in services.reconciliation_report(
+            for row in reports.reconciliation_report(
                 first=today, last=today, server=server, mismatches_only=True
             )
         )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from ..models import Cdr, VosAccount, VosServer
 from ..vos import CdrRecord, chunked
+from .cdr_rollups import rollup_upsert_sql, rollups_touch
 
 CDR_INSERT_BATCH = 5000
 
@@ -72,6 +75,14 @@ def _cdr_values(server_id: int, record: CdrRecord, adapt: Callable[[datetime], A
     )
 
 
+def _first_of_each_key(values: Iterable[tuple]) -> list[tuple]:
+    """A key twice in one answer is one call: its first copy is kept (and counted once)."""
+    unique: dict[str, tuple] = {}
+    for row in values:
+        unique.setdefault(row[1], row)
+    return list(unique.values())
+
+
 def _unchanged(value: Any) -> Any:
     return value
 
@@ -84,23 +95,37 @@ def _sql_names(model, fields: Sequence[str]) -> tuple[str, str]:
 
 
 def _cdrs_insert(cursor, values: list[tuple]) -> int:
-    """Insert rows (ignoring stored keys) with one statement per row; returns rows added."""
+    """SQLite: the rows into a scratch table, the new ones (keys not stored yet) added to the
+    rollups, then inserted skipping stored keys; returns rows added.
+
+    The rollup statement runs first and is a write, so the transaction holds SQLite's one
+    write lock from there on: no other writer can add a key between the two statements.
+    """
     table, columns = _sql_names(Cdr, _CDR_FIELDS)
     placeholders = ", ".join(["%s"] * len(_CDR_FIELDS))
-    key = _sql_names(Cdr, ("server", "natural_key"))[1]
-    cursor.executemany(
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({key}) DO NOTHING",
-        values,
-    )
-    # Both drivers sum the rows each execution changed; a skipped conflict changes none.
-    return cursor.rowcount
+    cursor.execute(f"CREATE TEMP TABLE cdr_incoming AS SELECT {columns} FROM {table} WHERE 0", [])
+    try:
+        cursor.executemany(f"INSERT INTO temp.cdr_incoming VALUES ({placeholders})", values)
+        new = (
+            f"NOT EXISTS (SELECT 1 FROM {table} c WHERE c.server_id = cdr_incoming.server_id "
+            "AND c.natural_key = cdr_incoming.natural_key)"
+        )
+        cursor.execute(rollup_upsert_sql("temp.cdr_incoming", new), [])
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.cdr_incoming "
+            "WHERE TRUE ON CONFLICT DO NOTHING",
+            [],
+        )
+        return cursor.rowcount
+    finally:
+        cursor.execute("DROP TABLE temp.cdr_incoming", [])
 
 
 def _cdrs_copy(cursor, values: list[tuple]) -> int:
-    """PostgreSQL: COPY the rows into a scratch table, then one INSERT ... SELECT skipping
-    stored keys; far cheaper than a statement a row. Returns rows added."""
+    """PostgreSQL: COPY the rows into a scratch table, then one statement inserting them
+    (skipping stored keys) and adding the rows it inserted to the rollups. Returns rows added.
+    """
     table, columns = _sql_names(Cdr, _CDR_FIELDS)
-    key = _sql_names(Cdr, ("server", "natural_key"))[1]
     cursor.execute(
         f"CREATE TEMPORARY TABLE cdr_incoming ON COMMIT DROP AS "
         f"SELECT {columns} FROM {table} WITH NO DATA"
@@ -108,11 +133,16 @@ def _cdrs_copy(cursor, values: list[tuple]) -> int:
     with cursor.copy(f"COPY cdr_incoming ({columns}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
+    # Data-modifying CTEs run to completion whether read or not; RETURNING gives exactly the
+    # rows inserted (ON CONFLICT DO NOTHING without a target: on the partitioned table the
+    # key's unique index also holds the partition key, docs/PERFORMANCE.md).
     cursor.execute(
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM cdr_incoming "
-        f"ON CONFLICT ({key}) DO NOTHING"
+        f"WITH added AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM cdr_incoming "
+        "ON CONFLICT DO NOTHING RETURNING server_id, account, start, hold_time, fee_time, fee), "
+        f"rolled AS ({rollup_upsert_sql('added')} RETURNING 1) "
+        "SELECT COUNT(*) FROM added"
     )
-    added = cursor.rowcount
+    added = cursor.fetchone()[0]
     # ON COMMIT DROP alone would keep it until an enclosing transaction ends.
     cursor.execute("DROP TABLE cdr_incoming")
     return added
@@ -127,7 +157,11 @@ def _cdrs_insert_fallback(server: VosServer, values: list[tuple]) -> int:
     Cdr.objects.bulk_create(
         [Cdr(**dict(zip(fields, v, strict=True))) for v in values], ignore_conflicts=True
     )
-    return stored.count() - before
+    added = stored.count() - before
+    if added:
+        starts = [v[13] for v in values]
+        rollups_touch(server_id=server.pk, since=min(starts), until=max(starts))
+    return added
 
 
 def _last_calls_update(cursor, server: VosServer, latest: dict[str, datetime]) -> None:
@@ -143,20 +177,29 @@ def _last_calls_update(cursor, server: VosServer, latest: dict[str, datetime]) -
     )
 
 
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    """Calls that started before this are past the retention (CDR_RETENTION_DAYS)."""
+    return (now or timezone.now()) - timedelta(days=settings.CDR_RETENTION_DAYS)
+
+
 def cdrs_store(*, server: VosServer, records: Iterable[CdrRecord]) -> int:
     """Insert the records not stored yet (by natural key); returns how many were new.
 
     Rows go to the database as plain tuples, CDR_INSERT_BATCH to a transaction; the database
     skips keys already stored (ON CONFLICT DO NOTHING), so overlapping runs cannot fail or
-    duplicate, and the count of rows added comes from the insert itself. Each batch moves
-    ``VosAccount.last_call_at`` on in the same transaction.
+    duplicate, and the count of rows added comes from the insert itself. Each batch adds
+    the rows it inserted (and only those) to the rollups and moves
+    ``VosAccount.last_call_at`` on, in the same transaction.
     """
     raw_sql = connection.vendor in _ON_CONFLICT_VENDORS
     # SQLite keeps datetimes as Django's UTC text; PostgreSQL takes the aware datetime.
     adapt = connection.ops.adapt_datetimefield_value if raw_sql else _unchanged
+    # Calls older than the retention are not stored: their rows may be gone while their
+    # rollups are kept, so storing them again would count them twice.
+    cutoff = retention_cutoff()
     added = 0
-    for batch in chunked(list(records), CDR_INSERT_BATCH):
-        values = [_cdr_values(server.pk, record, adapt) for record in batch]
+    for batch in chunked([r for r in records if r.start >= cutoff], CDR_INSERT_BATCH):
+        values = _first_of_each_key(_cdr_values(server.pk, record, adapt) for record in batch)
         latest: dict[str, datetime] = {}
         for record in batch:
             account = record.account[:64]

@@ -6,14 +6,14 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import Cdr, SyncState, VosServer
 from ..selectors import day_start, known_accounts, server_today
 from ..vos import CdrRecord, VosClient, chunked, day_windows, fetched_ahead
-from .cdr_store import cdrs_store
+from .cdr_partitions import is_partitioned, partitions_drop_before
+from .cdr_store import cdrs_store, retention_cutoff
 from .jobs import cursor_date, job_lock, run_client
 
 Job = SyncState.Job
@@ -124,7 +124,14 @@ def cdr_backfill(
 
 
 def cdrs_prune(*, before: datetime, batch_size: int = RETENTION_BATCH) -> int:
-    """Delete call records that started before ``before``, a limited batch at a time."""
+    """Remove call records that started before ``before``; returns how many.
+
+    PostgreSQL (partitioned by month): whole months that ended by ``before`` are dropped,
+    the month ``before`` falls in stays until it is over. SQLite: rows are deleted, a
+    limited batch at a time. The rollups are kept either way (statements still add up).
+    """
+    if is_partitioned():
+        return partitions_drop_before(before=before)
     deleted = 0
     while True:
         ids = list(
@@ -144,5 +151,4 @@ def cdrs_prune(*, before: datetime, batch_size: int = RETENTION_BATCH) -> int:
 
 
 def cdrs_retention_prune(*, now: datetime | None = None) -> int:
-    before = (now or timezone.now()) - timedelta(days=settings.CDR_RETENTION_DAYS)
-    return cdrs_prune(before=before)
+    return cdrs_prune(before=retention_cutoff(now))

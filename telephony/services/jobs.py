@@ -123,6 +123,7 @@ def _job_run_locked(*, server: VosServer, job: str, client: VosClient) -> JobOut
         vos_calls=calls,
         cursor=state.cursor,
     )
+    cache.delete(SyncState.synced_cache_key(server.pk, job))
     log.info("sync %s/%s: %d rows, %d VOS calls, %d ms", server.name, job, rows, calls, duration)
     return JobOutcome(server=server.name, job=job, rows=rows, vos_calls=calls, duration_ms=duration)
 

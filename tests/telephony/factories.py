@@ -62,6 +62,15 @@ class CdrFactory(factory.django.DjangoModelFactory):
     fee_time = 60
     fee = Decimal("0.1")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """The row and its quarter hour's rollup, as the ingest stores them together."""
+        from telephony.services.cdr_rollups import rollups_rebuild
+
+        cdr = super()._create(model_class, *args, **kwargs)
+        rollups_rebuild(server_id=cdr.server_id, since=cdr.start, until=cdr.start)
+        return cdr
+
 
 class SyncStateFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -29,7 +29,9 @@ class Command(BaseCommand):
             import opencc
             import polib
         except ImportError as exc:  # development tools: requirements-dev.txt
-            raise CommandError(f"{exc.name} is missing: pip install -r requirements-dev.txt")
+            raise CommandError(
+                f"{exc.name} is missing: pip install -r requirements-dev.txt"
+            ) from exc
         base = Path(settings.BASE_DIR) / "locale"
         source = polib.pofile(str(base / "zh_Hans" / "LC_MESSAGES" / "django.po"))
         converter = opencc.OpenCC("s2twp")
