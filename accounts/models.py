@@ -216,23 +216,6 @@ class IdempotentRequest(models.Model):
         return f"{self.user_id}:{self.key} {self.status}"
 
 
-class LoginLink(models.Model):
-    """A one-time, short-lived URL that signs one portal user in (the API's login-link)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    digest = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    used_ip = models.GenericIPAddressField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"login link for {self.user_id}"
-
-
 class SpendingCeiling(models.Model):
     """The most a customer may set as a phone's monthly spending cap (``monthlyMoneyMaximum``),
     set by their reseller or staff. Without a row, ``settings.PHONE_CAP_DEFAULT_CEILING``."""

@@ -16,7 +16,6 @@ urlpatterns = [
         name="api_key_revoke",
     ),
     path("activate/", views.activate, name="activate"),
-    path("login-link/<str:token>/", views.login_link, name="login_link"),
     path("link/<str:token>/", access_views.signin_link, name="signin_link"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path(

@@ -18,13 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from telephony.errors import Refused
 from telephony.net import client_ip
 
 from .forms import ActivationForm, InvitationAcceptForm, LoginForm, ProfileForm
 from .models import Profile, Role
 from .scoping import profile_of
-from .services import logins, onboarding, throttle
+from .services import onboarding, throttle
 
 # Onboarding logs the new user in without a password round-trip through the axes backend.
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -227,15 +226,3 @@ def profile(request: HttpRequest) -> HttpResponse:
             "default_threshold": Decimal(settings.LOW_BALANCE_DEFAULT),
         },
     )
-
-
-@never_cache
-def login_link(request: HttpRequest, token: str) -> HttpResponse:
-    """A one-time login URL made through the API (accounts.services.logins); used once."""
-    try:
-        user = logins.login_link_use(token=token[:100], ip=client_ip(request))
-    except Refused as exc:
-        messages.error(request, exc.message)
-        return redirect("login")
-    login(request, user, backend=_BACKEND)
-    return redirect("home")

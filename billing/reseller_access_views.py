@@ -56,7 +56,7 @@ def customer_access(request: HttpRequest, account: str) -> HttpResponse:
         if action == "temporary":
             context["password"] = temporary_password_set(actor=actor, user=user)
         else:
-            context["link"] = sign_in_link_create(actor=actor, user=user, base_url=base_url)
+            context["link"] = sign_in_link_create(actor=actor, user=user, base_url=base_url).url
     except Refused as exc:
         messages.error(request, exc.message)
         return redirect("reseller:customer_access", account=customer.account)

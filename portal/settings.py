@@ -359,7 +359,6 @@ for _name in ("API_RATE_BURST", "API_RATE_SUSTAINED"):
     _count, _slash, _period = globals()[_name].partition("/")
     if not _count.isdigit() or _period not in ("s", "m", "h"):
         raise ImproperlyConfigured(f"{_name}: use N/s, N/m or N/h")
-LOGIN_LINK_MAX_AGE_SECONDS = _read("LOGIN_LINK_MAX_AGE_SECONDS", int, default=300)
 # Webhook URLs may be http:// and resolve to loopback: tests and the demo only.
 WEBHOOK_ALLOW_LOOPBACK = _bool("WEBHOOK_ALLOW_LOOPBACK", DEBUG or TESTING)
 

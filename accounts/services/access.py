@@ -6,7 +6,8 @@ sign-in, or a one-time sign-in link (signed, short-lived, used once). Docs: docs
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -54,8 +55,15 @@ def reset_email_queue(*, actor: Actor, user, base_url: str) -> None:
     transaction.on_commit(lambda: password_reset_email.delay(user.pk, base_url))
 
 
-def sign_in_link_create(*, actor: Actor, user, base_url: str) -> str:
-    """A one-time sign-in link for ``user`` (the full URL)."""
+@dataclass(frozen=True)
+class IssuedLink:
+    url: str
+    expires_at: datetime
+
+
+def sign_in_link_create(*, actor: Actor, user, base_url: str) -> IssuedLink:
+    """A one-time sign-in link for ``user``: its full URL and when it expires. The pages and
+    the API's ``login-link`` both make theirs here."""
     link = SignInLink.objects.create(
         user=user,
         nonce=secrets.token_urlsafe(24),
@@ -64,7 +72,8 @@ def sign_in_link_create(*, actor: Actor, user, base_url: str) -> str:
     )
     token = signing.dumps({"l": link.pk, "n": link.nonce}, salt=_SALT, compress=True)
     audit_log(actor=actor, action="login.link_create", outcome="ok", user=user.pk, link=link.pk)
-    return base_url.rstrip("/") + reverse("signin_link", args=[token])
+    url = base_url.rstrip("/") + reverse("signin_link", args=[token])
+    return IssuedLink(url=url, expires_at=link.expires_at)
 
 
 def _link_of(token: str) -> SignInLink:

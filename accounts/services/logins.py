@@ -7,26 +7,17 @@ link is a random token stored as a hash, valid LOGIN_LINK_MAX_AGE_SECONDS and us
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import password_validation
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telephony.errors import Refused
 from telephony.models import VosAccount
 
-from ..models import LoginLink, Profile, Role
+from ..models import Profile, Role
 from .audit import Actor, audit_log
-
-DEFAULT_LINK_MAX_AGE = 300
 
 
 class LoginThrottled(Refused):
@@ -100,48 +91,3 @@ def customer_password_check(*, actor: Actor, vos_account: VosAccount, password: 
         account=vos_account.account,
     )
     return valid
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class IssuedLink:
-    token: str
-    expires_at: datetime
-
-
-def login_link_create(*, actor: Actor, vos_account: VosAccount) -> IssuedLink:
-    """A one-time token that logs the customer in (the URL is the caller's to build)."""
-    user = customer_login(vos_account)
-    token = secrets.token_urlsafe(32)
-    max_age = getattr(settings, "LOGIN_LINK_MAX_AGE_SECONDS", DEFAULT_LINK_MAX_AGE)
-    expires_at = timezone.now() + timedelta(seconds=max_age)
-    created_by = actor.user if getattr(actor.user, "pk", None) else None
-    LoginLink.objects.create(
-        user=user, digest=_digest(token), created_by=created_by, expires_at=expires_at
-    )
-    audit_log(
-        actor=actor,
-        action="loginlink.create",
-        outcome="ok",
-        server=vos_account.server,
-        account=vos_account.account,
-    )
-    return IssuedLink(token=token, expires_at=expires_at)
-
-
-def login_link_use(*, token: str, ip: str):
-    """The user a valid, unused, unexpired link logs in; Refused otherwise. Used once."""
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = LoginLink.objects.filter(
-            digest=_digest(token), used_at=None, expires_at__gt=now
-        ).update(used_at=now, used_ip=ip or None)
-        if not claimed:
-            raise Refused(_("This login link is used or expired."))
-        link = LoginLink.objects.get(digest=_digest(token))
-    user = get_user_model().objects.get(pk=link.user_id)
-    audit_log(actor=Actor(user=user, ip=ip or None), action="loginlink.use", outcome="ok")
-    return user

@@ -2,11 +2,10 @@
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import Query, Router, Status
 
+from accounts.services import access, logins
 from accounts.services import customers as customer_actions
-from accounts.services import logins
 
 from .auth import actor, scope_required
 from .problems import ApiProblem, Problem
@@ -71,11 +70,11 @@ def password_check(request: HttpRequest, account: str, payload: PasswordIn):
 )
 def login_link(request: HttpRequest, account: str):
     scope_required(request, "accounts")
-    issued = logins.login_link_create(
-        actor=actor(request), vos_account=customer_of(request, account)
+    user = logins.customer_login(customer_of(request, account))
+    issued = access.sign_in_link_create(
+        actor=actor(request), user=user, base_url=request.build_absolute_uri("/")
     )
-    path = reverse("login_link", args=[issued.token])
-    return Status(201, {"url": request.build_absolute_uri(path), "expires_at": issued.expires_at})
+    return Status(201, {"url": issued.url, "expires_at": issued.expires_at})
 
 
 @router.post("/{account}/invitation", response={201: DoneOut, **ERRORS}, summary="Invite")

@@ -48,12 +48,15 @@ def test_a_login_link_logs_the_customer_in_once(reseller_api, world):
     assert response.status_code == 201
     url = response.json()["url"]
     browser = Client()
-    assert browser.get(url).status_code == 302
+    # The link opens a page with a "Sign in" button (a link preview must not use it up).
+    assert browser.get(url).status_code == 200
+    assert "_auth_user_id" not in browser.session
+    assert browser.post(url).status_code == 302
     assert int(browser.session["_auth_user_id"]) == world.customer.pk
     second = Client()
-    second.get(url)
+    second.post(url)
     assert "_auth_user_id" not in second.session
-    assert AuditLog.objects.filter(action="loginlink.use").count() == 1
+    assert AuditLog.objects.filter(action="login.link_use").count() == 1
 
 
 def test_an_invitation_is_e_mailed(reseller_api):
