@@ -39,9 +39,14 @@ class Command(BaseCommand):
         }
         os.environ.update({k: env[k] for k in ("VOS_URL", "VOS_SERVER_NAME")})
         children: list[subprocess.Popen] = []
+        # Each process logs to its own file under var/logs/: the console keeps the addresses,
+        # the logins and the seed's summary readable (e-mails land in the web/worker logs).
+        logs = settings.VAR_DIR / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
 
-        def start(*cmd: str) -> subprocess.Popen:
-            proc = subprocess.Popen(list(cmd), cwd=base, env=env)
+        def start(name: str, *cmd: str) -> subprocess.Popen:
+            log = (logs / f"{name}.log").open("ab")
+            proc = subprocess.Popen(list(cmd), cwd=base, env=env, stdout=log, stderr=log)
             children.append(proc)
             return proc
 
@@ -68,21 +73,27 @@ class Command(BaseCommand):
         """The emulator, migrations and demo data, the worker with beat, the web server."""
         base, python = Path(settings.BASE_DIR), sys.executable
         start(
-            python, "manage.py", "vos_emulator", "--host", "127.0.0.1",
+            "emulator", python, "manage.py", "vos_emulator", "--host", "127.0.0.1",
             "--port", str(emulator_port), "--seed", "demo",
             "--state", str(settings.VAR_DIR / "vos-emulator.json"), "--traffic", "30",
         )  # fmt: skip
         self._wait_for(f"http://127.0.0.1:{emulator_port}/_emulator/health", "emulator")
+        # Migrations and the seed print their summary only (no line per VOS call).
+        quiet = {**env, "LOG_LEVEL": "WARNING"}
         subprocess.run(
-            [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=base, env=env, check=True
+            [python, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=base,
+            env=quiet,
+            check=True,
         )
-        subprocess.run([python, "manage.py", "seed_demo"], cwd=base, env=env, check=True)
+        subprocess.run([python, "manage.py", "seed_demo"], cwd=base, env=quiet, check=True)
         if worker:
             start(
-                python, "-m", "celery", "-A", "portal", "worker", "-B", "--concurrency", "2",
-                "--loglevel", "INFO", "-s", str(settings.VAR_DIR / "celerybeat-schedule"),
+                "worker", python, "-m", "celery", "-A", "portal", "worker", "-B",
+                "--concurrency", "2", "--loglevel", "INFO",
+                "-s", str(settings.VAR_DIR / "celerybeat-schedule"),
             )  # fmt: skip
-        start(python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload")
+        start("web", python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload")
         self._wait_for(f"http://127.0.0.1:{port}/healthz", "web server")
 
     def _banner(self, *, port: int, vos_url: str) -> None:
@@ -92,6 +103,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Emulator: {vos_url}")
         if logins.exists():
             self.stdout.write(logins.read_text())
+        self.stdout.write(f"Logs:     {settings.VAR_DIR / 'logs'}/ (web, worker, emulator)")
         self.stdout.write("Ctrl-C stops everything.")
 
     @staticmethod

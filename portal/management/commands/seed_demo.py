@@ -40,13 +40,24 @@ class Command(BaseCommand):
         if server is None:
             raise CommandError("No VOS server: set VOS_URL (make run does).")
         self.stdout.write(f"Syncing from {server.url} ...")
-        for job in (SyncState.Job.DISCOVERY, SyncState.Job.BALANCES):
-            outcome = server_job_run(server=server, job=job)
-            self.stdout.write(f"  {job}: {outcome.rows} rows, {outcome.vos_calls} VOS calls")
+        outcome = server_job_run(server=server, job=SyncState.Job.DISCOVERY)
+        self.stdout.write(f"  accounts: {outcome.rows} mirrored, {outcome.vos_calls} VOS calls")
+        outcome = server_job_run(server=server, job=SyncState.Job.BALANCES)
+        known = VosAccount.objects.filter(server=server, missing_since__isnull=True).count()
+        # Discovery has just stored every figure: the sweep confirms them and rewrites none.
+        self.stdout.write(
+            f"  balances: {known} accounts confirmed, {outcome.rows} changed since discovery"
+        )
         today = server_today(server)
         added = cdr_backfill(server=server, first=today - timedelta(days=HISTORY_DAYS), last=today)
         self.stdout.write(f"  call records: {added} new")
-        for job in (SyncState.Job.CDRS, SyncState.Job.PAYMENTS, SyncState.Job.REPORTS):
+        jobs = (
+            SyncState.Job.CDRS,
+            SyncState.Job.PAYMENTS,
+            SyncState.Job.REPORTS,
+            SyncState.Job.RATES,
+        )
+        for job in jobs:
             outcome = server_job_run(server=server, job=job)
             self.stdout.write(f"  {job}: {outcome.rows} rows, {outcome.vos_calls} VOS calls")
         self._logins(server)
