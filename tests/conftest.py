@@ -41,6 +41,14 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _second_factor_optional(settings):
+    """Tests sign staff and resellers in with force_login or the password form alone: the
+    second factor is opt-in here (``mfa_required`` in tests/mfa_support.py turns the
+    production default, MFA_REQUIRED_ROLES="staff,reseller", back on)."""
+    settings.MFA_REQUIRED_ROLES = []
+
+
 # --- Browser tests: ONE Playwright instance and Chromium for the whole run ----------------
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the tests
 # themselves stay synchronous and safe.
