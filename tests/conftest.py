@@ -9,6 +9,7 @@ import pytest
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS
 from tests.emulator_fixtures import vos_emulator, vos_emulator_empty  # noqa: F401
+from tests.mfa_support import mfa_required  # noqa: F401
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from django_otp_webauthn.models import WebAuthnCredential
 from accounts.models import AuditLog
 from tests.accounts.factories import PASSWORD, CustomerFactory, ResellerFactory, StaffFactory
 from tests.mfa_support import (
-    mfa_required,  # noqa: F401
     passkey,
     recovery_codes,
     totp_code,
@@ -46,7 +45,7 @@ def _login(client, user, ip="203.0.113.10", next_url=""):
 def test_required_role_without_a_device_is_sent_to_enrolment_and_nowhere_else(
     client,
     mfa_required,
-    factory,  # noqa: F811
+    factory,
 ):
     user = factory()
     response = _login(client, user)
@@ -69,7 +68,7 @@ def test_required_role_without_a_device_is_sent_to_enrolment_and_nowhere_else(
     assert "needs a second factor" in page.content.decode()
 
 
-def test_customer_is_not_asked_for_a_second_factor_by_default(client, mfa_required):  # noqa: F811
+def test_customer_is_not_asked_for_a_second_factor_by_default(client, mfa_required):
     user = CustomerFactory()
     _login(client, user)
     assert client.get("/my/").status_code == 200
@@ -84,7 +83,7 @@ def test_production_default_requires_staff_and_resellers():
 
 def test_totp_enrolment_shows_the_secret_as_qr_and_text_and_confirms_with_a_code(
     client,
-    mfa_required,  # noqa: F811
+    mfa_required,
 ):
     user = ResellerFactory()
     _login(client, user)
@@ -264,7 +263,7 @@ def test_a_first_passkey_gets_recovery_codes_shown_once(client):
     assert 'id="recovery-codes"' not in client.get(MFA).content.decode()
 
 
-def test_required_role_cannot_remove_its_last_factor(client, mfa_required):  # noqa: F811
+def test_required_role_cannot_remove_its_last_factor(client, mfa_required):
     user = ResellerFactory()
     device = totp_device(user)
     verified_login(client, user, device)
