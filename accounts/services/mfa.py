@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -21,7 +23,6 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from telephony.errors import Refused
 
-from ..models import Profile
 from .audit import Actor, audit_log
 
 RECOVERY_DEVICE_NAME = "recovery"
@@ -43,7 +44,7 @@ class CodeRefused(Refused):
 
 def role_of(user) -> str | None:
     """The portal role of ``user`` (staff without a Profile count as staff)."""
-    profile = Profile.objects.filter(user_id=user.pk).only("role").first()
+    profile = getattr(user, "profile", None)  # loaded once per request, cached on the user
     if profile is not None:
         return profile.role
     return "staff" if user.is_staff else None
@@ -58,11 +59,29 @@ def required_for(user) -> bool:
 
 def enrolled(user) -> bool:
     """True when ``user`` has a confirmed authenticator or passkey (recovery codes alone
-    are a spare, not a factor of their own)."""
-    return (
-        TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
-        or WebAuthnCredential.objects.filter(user_id=user.pk, confirmed=True).exists()
+    are a spare, not a factor of their own). One query, remembered on the user object (one
+    request) — the middleware and the admin's permission check both ask."""
+    cached = getattr(user, "_mfa_enrolled", None)
+    if cached is not None:
+        return cached
+    totp = TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
+    passkey = WebAuthnCredential.objects.filter(user_id=OuterRef("pk"), confirmed=True)
+    found = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(Q(Exists(totp)) | Q(Exists(passkey)))
+        .exists()
     )
+    user._mfa_enrolled = found
+    return found
+
+
+def _forget(user) -> None:
+    """Drop the remembered answer of ``enrolled`` after a factor was added or removed."""
+    try:
+        del user._mfa_enrolled
+    except AttributeError:
+        pass
 
 
 def satisfied(user) -> bool:
@@ -147,6 +166,7 @@ def totp_confirm(*, user, device_id: int, code: str, actor: Actor) -> list[str]:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _recovery_codes_make(user) if first or not _has_recovery(user) else []
+    _forget(user)
     audit_log(actor=actor, action="mfa.totp.add", outcome="ok", user=user.get_username())
     return codes
 
@@ -161,6 +181,7 @@ def totp_remove(*, user, actor: Actor) -> None:
         TOTPDevice.objects.filter(user_id=user.pk).delete()
         if not has_passkey:
             StaticDevice.objects.filter(user_id=user.pk).delete()
+    _forget(user)
     audit_log(actor=actor, action="mfa.totp.remove", outcome="ok", user=user.get_username())
 
 
@@ -277,6 +298,7 @@ def reset(*, user, actor: Actor) -> int:
             model.objects.filter(user_id=user.pk).delete()[1].get(model._meta.label, 0)
             for model in (TOTPDevice, StaticDevice, WebAuthnCredential)
         )
+    _forget(user)
     audit_log(
         actor=actor,
         action="admin.mfa.reset",
