@@ -13,15 +13,23 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from telephony.signals import server_changed_in_admin
 
 from .models import ApiKey, AuditLog, Invitation, Profile, Role
-from .services import onboarding
+from .services import mfa, onboarding
 from .services.apikeys import api_key_revoke
 from .services.audit import actor_for, audit_changes
 
 User = get_user_model()
+
+# The second factor's secrets are nobody's to read, staff included: the admin resets a
+# user's factors (PortalUserAdmin.mfa_reset) instead of showing or editing them.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class ProfileAdminForm(forms.ModelForm):
@@ -140,6 +148,28 @@ class PortalUserAdmin(DjangoUserAdmin):
     search_fields = ["username", "email", "profile__vos_account__account"]
     show_full_result_count = False
     ordering = ["username"]
+    actions = ["mfa_reset"]
+
+    @admin.action(
+        description=_("Reset two-factor sign-in (remove app, passkeys, recovery codes)"),
+        permissions=["change"],
+    )
+    def mfa_reset(self, request, queryset):
+        """Staff recovery for a user who lost every factor; each reset is audited."""
+        actor = actor_for(request)
+        users = list(queryset)
+        for user in users:
+            mfa.reset(user=user, actor=actor)
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor sign-in was reset for %d user.",
+                "Two-factor sign-in was reset for %d users.",
+                len(users),
+            )
+            % len(users),
+            messages.SUCCESS,
+        )
 
     def save_formset(self, request, form, formset, change):
         """Audit the Profile inline: mapping, role, reseller caps and prepaid, old -> new."""

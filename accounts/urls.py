@@ -3,12 +3,26 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import access_views, apikey_views, views
+from . import access_views, apikey_views, mfa_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/verify/", mfa_views.verify, name="mfa_verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("profile/two-factor/", mfa_views.overview, name="mfa"),
+    path("profile/two-factor/app/", mfa_views.totp_add, name="mfa_totp_add"),
+    path("profile/two-factor/app/remove/", mfa_views.totp_remove, name="mfa_totp_remove"),
+    path(
+        "profile/two-factor/recovery-codes/",
+        mfa_views.recovery_regenerate,
+        name="mfa_recovery_regenerate",
+    ),
+    path(
+        "profile/two-factor/passkeys/<int:pk>/remove/",
+        mfa_views.passkey_remove,
+        name="mfa_passkey_remove",
+    ),
     path("profile/api-keys/", apikey_views.api_keys, name="api_keys"),
     path(
         "profile/api-keys/<int:pk>/revoke/",

@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -226,3 +227,9 @@ def profile(request: HttpRequest) -> HttpResponse:
             "default_threshold": Decimal(settings.LOW_BALANCE_DEFAULT),
         },
     )
+
+
+def admin_login(request: HttpRequest, extra_context=None) -> HttpResponse:
+    """/admin/login/ is the portal's login (one throttle, one second step for everybody)."""
+    target = request.GET.get("next") or reverse("admin:index")
+    return redirect_to_login(target, reverse("login"))

@@ -119,6 +119,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "portal",
     "accounts",
     "billing",
@@ -135,7 +139,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    # The second factor comes before everything else a signed-in user can reach.
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -430,6 +437,8 @@ ONLINE_WEBHOOK_RATE = _read("ONLINE_WEBHOOK_RATE", int, default=120)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Passwordless sign-in with a passkey (django-otp-webauthn).
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -443,6 +452,34 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 INVITATION_MAX_AGE_DAYS = _read("INVITATION_MAX_AGE_DAYS", int, default=7)
+
+# Second factor (docs/ACCOUNTS.md, "Two-factor sign-in"). Roles that must have one: a login of
+# such a role without a device is sent to enrolment after its password and reaches nothing
+# else until it has one. Any login that has a device must use it, whatever its role.
+MFA_REQUIRED_ROLES = [
+    role.strip().lower()
+    for role in _read("MFA_REQUIRED_ROLES", str, default="staff,reseller").split(",")
+    if role.strip()
+]
+if unknown := set(MFA_REQUIRED_ROLES) - {"staff", "reseller", "customer"}:
+    raise ImproperlyConfigured(
+        f"MFA_REQUIRED_ROLES: unknown role(s) {', '.join(sorted(unknown))} "
+        "(expected staff, reseller, customer)"
+    )
+MFA_RECOVERY_CODES = _read("MFA_RECOVERY_CODES", int, default=10)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = PORTAL_NAME
+# Passkeys are bound to a host name (the relying party) and accepted only from the portal's
+# own origin; both default to PORTAL_BASE_URL. Changing the host later makes every registered
+# passkey useless (WebAuthn cannot move them).
+_portal_origin = urlsplit(PORTAL_BASE_URL)
+OTP_WEBAUTHN_RP_ID = _read("OTP_WEBAUTHN_RP_ID", str, default=_portal_origin.hostname or "")
+OTP_WEBAUTHN_RP_NAME = PORTAL_NAME
+OTP_WEBAUTHN_ALLOWED_ORIGINS = _read(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    list,
+    default=[f"{_portal_origin.scheme}://{_portal_origin.netloc}"],
+)
 
 # Failed logins are throttled per user and per IP (django-axes).
 AXES_FAILURE_LIMIT = _read("AXES_FAILURE_LIMIT", int, default=5)

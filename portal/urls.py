@@ -6,6 +6,8 @@ from django.urls import include, path, re_path, reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts import views as account_views
+from accounts.services import mfa
 from telephony import staff_views as telephony_staff_views
 
 from . import staff_views, views
@@ -18,6 +20,13 @@ admin.site.site_header = format_lazy(_("{name} administration"), name=settings.P
 admin.site.site_title = settings.PORTAL_NAME
 admin.site.index_title = _("Data and settings")
 admin.site.site_url = reverse_lazy("staff_home")
+# The admin signs in through the portal's own login (its throttle and the second step), and
+# admits only a session that passed its second factor when one is due.
+admin.site.login = account_views.admin_login
+_admin_has_permission = admin.site.has_permission
+admin.site.has_permission = lambda request: (
+    _admin_has_permission(request) and mfa.satisfied(request.user)
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,5 +41,7 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Passkey ceremonies (django-otp-webauthn's JSON endpoints and its JS translations).
+    path("accounts/webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ import pytest
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS
 from tests.emulator_fixtures import vos_emulator, vos_emulator_empty  # noqa: F401
+from tests.mfa_support import mfa_required  # noqa: F401
 
 
 @pytest.fixture
@@ -39,6 +40,14 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_optional(settings):
+    """Tests sign staff and resellers in with force_login or the password form alone: the
+    second factor is opt-in here (``mfa_required`` in tests/mfa_support.py turns the
+    production default, MFA_REQUIRED_ROLES="staff,reseller", back on)."""
+    settings.MFA_REQUIRED_ROLES = []
 
 
 # --- Browser tests: ONE Playwright instance and Chromium for the whole run ----------------

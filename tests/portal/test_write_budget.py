@@ -71,6 +71,8 @@ def gunicorn(tmp_path, vos_emulator):
         "SECURE_HSTS_SECONDS": "0",
         "PORTAL_TESTING": "",
         "LOG_LEVEL": "WARNING",
+        # The reseller signs in with its password only (second factor: tests/accounts).
+        "MFA_REQUIRED_ROLES": "",
         "STATIC_ROOT": str(tmp_path / "static"),
         **{k: str(v) for k, v in BUDGETS.items()},
     }
