@@ -36,6 +36,9 @@ class Command(BaseCommand):
             "DEBUG": "true",
             "VOS_URL": vos_url,
             "VOS_SERVER_NAME": os.environ.get("VOS_SERVER_NAME", "demo"),
+            # The demo's staff and reseller logins work with their password alone; a real
+            # installation keeps the default (a second factor for staff and resellers).
+            "MFA_REQUIRED_ROLES": os.environ.get("MFA_REQUIRED_ROLES", ""),
         }
         os.environ.update({k: env[k] for k in ("VOS_URL", "VOS_SERVER_NAME")})
         children: list[subprocess.Popen] = []
@@ -104,6 +107,7 @@ class Command(BaseCommand):
         if logins.exists():
             self.stdout.write(logins.read_text())
         self.stdout.write(f"Logs:     {settings.VAR_DIR / 'logs'}/ (web, worker, emulator)")
+        self.stdout.write("Two-factor sign-in is optional in the demo (MFA_REQUIRED_ROLES).")
         self.stdout.write("Ctrl-C stops everything.")
 
     @staticmethod
