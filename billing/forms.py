@@ -9,12 +9,14 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import reseller_agent, reseller_customers
 from telephony.models import VosAccount
 from telephony.money import format_money
 
+from .customer_forms import DateInput
 from .services.ledger import USER_MEMO_MAX
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -156,6 +158,22 @@ class CustomerCreateForm(ResellerFormMixin, forms.Form):
         required=False,
         help_text=_("We send the customer an invitation to the portal."),
     )
+
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "The last day the account can make calls, on the switch's clock. Leave empty for "
+            "the switch's own default."
+        ),
+    )
+
+    def clean_valid_until(self):
+        day = self.cleaned_data.get("valid_until")
+        if day is not None and day < timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return day
 
     def clean_account(self) -> str:
         account = self.cleaned_data["account"]

@@ -292,6 +292,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 web_password=data["web_password"],
                 email=data["email"],
                 base_url=request.build_absolute_uri("/"),
+                valid_until=data["valid_until"],
             )
         except VosRejected as exc:
             form.add_error("account", exc.message)

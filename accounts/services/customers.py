@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from telephony.errors import Refused
 from telephony.models import VosAccount
+from telephony.selectors import day_start
 from telephony.services.mirror import account_apply, account_refresh
 from telephony.vos import (
     VosClient,
@@ -121,8 +123,12 @@ def customer_create(
     web_password: str,
     email: str = "",
     base_url: str = "",
+    valid_until: date | None = None,
 ) -> CustomerCreated:
     """A VOS account under the reseller, its phone, and a portal invitation.
+
+    ``valid_until`` is the last day the account may call, on the switch's clock (VOS is sent
+    that day's last second); None leaves it to the switch's default.
 
     CreateCustomer errors propagate (nothing was created). A phone or invitation that fails
     after the account exists is reported on the result, not raised: the account stays.
@@ -130,6 +136,9 @@ def customer_create(
     server = agent.server
     # One budget for every call below (create, the lost-answer check, read, phone).
     client = deadline_client_for(server)
+    valid_time = None
+    if valid_until is not None:  # its last second, on the switch's clock
+        valid_time = day_start(server, valid_until + timedelta(days=1)) - timedelta(seconds=1)
     _vos_customer_create(
         actor=actor,
         client=client,
@@ -138,6 +147,7 @@ def customer_create(
         name=name,
         limit_money=limit_money,
         email=email,
+        valid_time=valid_time,
     )
     audit_log(
         actor=actor,
@@ -193,6 +203,7 @@ def _vos_customer_create(
     name: str,
     limit_money: Decimal,
     email: str,
+    valid_time: datetime | None = None,
 ) -> None:
     """CreateCustomer; a lost answer is checked with GetCustomer. VosError if not created."""
     try:
@@ -202,6 +213,7 @@ def _vos_customer_create(
             agent_account=agent.account,
             limit_money=limit_money,
             email=email,
+            valid_time=valid_time,
         )
     except VosError as exc:
         if isinstance(exc, VosUnavailable) and _exists_under(client, account, agent):

@@ -35,7 +35,7 @@ from .records import (
 )
 from .transport import VosTransport, _never_sent, _Sent
 from .windows import chunked, halved_on_too_long
-from .wire import _list, format_day, format_time, to_str
+from .wire import _list, format_day, format_time, to_millis, to_str
 
 log = logging.getLogger("telephony.vos")
 
@@ -165,7 +165,10 @@ class VosClient(PhoneCalls, VosTransport):
         lock_type: int = 0,
         memo: str = "",
         email: str = "",
+        valid_time: datetime | None = None,
     ) -> None:
+        """CreateCustomer (manual 2.1). Without ``valid_time`` the switch applies its own
+        default validity (a system parameter)."""
         payload: dict[str, Any] = {"account": account, "name": name or account}
         payload["lockType"] = lock_type
         optional = {
@@ -175,6 +178,7 @@ class VosClient(PhoneCalls, VosTransport):
             "phoneBookLimit": phone_book_limit,
             "memo": memo or None,
             "infoCustomerAdditional": {"email": email} if email else None,
+            "validTime": to_millis(valid_time) if valid_time is not None else None,
         }
         payload.update({key: value for key, value in optional.items() if value is not None})
         self.call("CreateCustomer", payload, retry=False)

@@ -353,3 +353,47 @@ def test_create_customer_with_an_existing_account_is_a_form_error(reseller_clien
     assert response.status_code == 200
     assert response.context["form"].errors["account"]
     assert vos_emulator.calls["CreateCustomer"] == 0
+
+
+def test_create_customer_sends_the_validity_the_reseller_chose(
+    reseller_client, world, vos_emulator
+):
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    form = reseller_client.get(reverse("reseller:customer_create")).content.decode()
+    assert 'name="valid_until"' in form
+    last_day = date.today() + timedelta(days=90)
+    response = reseller_client.post(
+        reverse("reseller:customer_create"),
+        {
+            "account": "1889",
+            "limit_money": "0",
+            "e164": "8613800001889",
+            "web_password": "secret89",
+            "valid_until": last_day.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    zone = ZoneInfo(world.server.time_zone)
+    ends = datetime.combine(last_day, datetime.max.time().replace(microsecond=0), tzinfo=zone)
+    assert vos_emulator.state.customers["1889"]["validTime"] == int(ends.timestamp() * 1000)
+    assert world.account("1889").valid_until.astimezone(zone).date() == last_day
+    detail = reseller_client.get(reverse("reseller:customer_detail", args=["1889"]))
+    assert last_day.isoformat() in detail.content.decode()
+
+
+def test_a_validity_in_the_past_is_a_form_error_and_nothing_is_sent(reseller_client, vos_emulator):
+    response = reseller_client.post(
+        reverse("reseller:customer_create"),
+        {
+            "account": "1890",
+            "limit_money": "0",
+            "e164": "8613800001890",
+            "web_password": "secret90",
+            "valid_until": "2020-01-01",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["valid_until"]
+    assert vos_emulator.calls["CreateCustomer"] == 0
