@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.scoping import customer_required, own_account
+from accounts.services.phonebook_names import phonebook_names
 from telephony.calls_export import calls_export_rows
 from telephony.countries import number_country
 from telephony.csvsafe import csv_cell
@@ -121,6 +122,8 @@ def calls(request: HttpRequest) -> HttpResponse:
         context.update(
             page=page,
             calls=page.calls,
+            # The names the customer saved for the numbers (live phone book, cached).
+            phonebook_names=phonebook_names(vos_account=account) if page.calls else {},
             totals=calls_totals(account, **query),
             params=_filter_params(form),
             slow_search=_slow_search(account, form, query),

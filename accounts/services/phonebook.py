@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -139,7 +140,14 @@ def _writer(vos_account: VosAccount, deadline: float | None = None) -> VosClient
     return deadline_client_for(vos_account.server, deadline)
 
 
+def names_cache_key(vos_account: VosAccount) -> str:
+    """Where the call history keeps the phone book's names (phonebook_names)."""
+    return f"phonebook:names:{vos_account.server_id}:{vos_account.account}"
+
+
 def _audit(*, vos_account: VosAccount, action: str, outcome: str, actor: Actor, **detail) -> None:
+    # Every write is audited, so this is where the call history's copy of the names goes.
+    cache.delete(names_cache_key(vos_account))
     audit_log(
         actor=actor,
         action=action,

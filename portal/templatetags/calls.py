@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import get_language
 
+from accounts.services.phonebook import number_key
 from telephony import labels
 from telephony.countries import number_country
 
@@ -17,3 +18,11 @@ register.filter("end_reason", labels.end_reason)
 def country(number: str) -> str:
     """The country of a dialled number, in the active language ("" when unknown)."""
     return number_country(number or "", get_language() or "en")
+
+
+@register.filter("phonebook_name")
+def phonebook_name(number: str, names) -> str:
+    """The name the customer saved for ``number`` in their phone book ("" when none)."""
+    if not names or not number:
+        return ""
+    return names.get(number_key(number), "")
