@@ -18,8 +18,16 @@ from .models import Profile, Role
 
 
 def profile_of(user) -> Profile | None:
+    """The user's profile, read once a request together with its VOS account and server
+    (every portal page needs all three) and kept on the user object as ``user.profile``."""
     if not user.is_authenticated:
         return None
+    relation = Profile.user.field.remote_field  # user.profile
+    if not relation.is_cached(user):
+        profile = (
+            Profile.objects.select_related("vos_account__server").filter(user_id=user.pk).first()
+        )
+        relation.set_cached_value(user, profile)
     try:
         return user.profile
     except Profile.DoesNotExist:
@@ -58,7 +66,7 @@ def own_account(user) -> VosAccount:
     profile = profile_of(user)
     if profile is None or profile.vos_account_id is None:
         raise Http404
-    return VosAccount.objects.select_related("server").get(pk=profile.vos_account_id)
+    return profile.vos_account
 
 
 def reseller_agent(user) -> VosAccount:
@@ -66,7 +74,7 @@ def reseller_agent(user) -> VosAccount:
     profile = profile_of(user)
     if profile is None or profile.role != Role.RESELLER or profile.vos_account_id is None:
         raise Http404
-    return VosAccount.objects.select_related("server").get(pk=profile.vos_account_id)
+    return profile.vos_account
 
 
 def reseller_customers(user) -> QuerySet[VosAccount]:

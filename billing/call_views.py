@@ -26,6 +26,7 @@ from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
 from telephony.selectors import (
     CONTAINS,
+    CallTotals,
     calls_for,
     calls_page,
     calls_totals,
@@ -35,6 +36,7 @@ from telephony.selectors import (
 )
 
 from .customer_forms import CallFilterForm
+from .selectors import window_totals
 
 CSV_HEADER = (
     gettext_lazy("Start"),
@@ -102,16 +104,19 @@ def _slow_search(account, form: CallFilterForm, query: dict) -> str:
     return urlencode(shorter)
 
 
+def _totals(account, query: dict, synced_at) -> CallTotals:
+    if query.get("search") or query.get("outcome"):
+        return calls_totals(account, **query)  # raw rows: no rollup has numbers or outcomes
+    return window_totals(account, start=query["start"], end=query["end"], calls_synced_at=synced_at)
+
+
 @customer_required
 @require_GET
 def calls(request: HttpRequest) -> HttpResponse:
     account = own_account(request.user)
     form = _call_filter(request)
-    context = {
-        "account": account,
-        "form": form,
-        "calls_synced_at": last_synced(account.server_id, SyncState.Job.CDRS),
-    }
+    synced_at = last_synced(account.server_id, SyncState.Job.CDRS)
+    context = {"account": account, "form": form, "calls_synced_at": synced_at}
     if form.is_valid():
         query = _call_query(form)
         page = calls_page(
@@ -124,7 +129,7 @@ def calls(request: HttpRequest) -> HttpResponse:
             calls=page.calls,
             # The names the customer saved for the numbers (live phone book, cached).
             phonebook_names=phonebook_names(vos_account=account) if page.calls else {},
-            totals=calls_totals(account, **query),
+            totals=_totals(account, query, synced_at),
             params=_filter_params(form),
             slow_search=_slow_search(account, form, query),
             shorter_days=SHORTER_WINDOW_DAYS,

@@ -7,19 +7,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.widgets import DateInput, Select, TextInput
 from telephony.selectors import ANSWERED, CONTAINS, PREFIX, UNANSWERED
 
 MAX_STATEMENT_DAYS = 366
 MAX_CALL_RANGE_DAYS = 92
 SEARCH_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class CallFilterForm(forms.Form):
@@ -31,18 +25,20 @@ class CallFilterForm(forms.Form):
         label=_("Number"),
         required=False,
         max_length=33,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        widget=TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
         help_text=_("Caller or callee"),
     )
     match = forms.ChoiceField(
         label=_("Match"),
         required=False,
         choices=[(PREFIX, _("Starts with")), (CONTAINS, _("Contains"))],
+        widget=Select(),
     )
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         required=False,
         choices=[("", _("All calls")), (ANSWERED, _("Answered")), (UNANSWERED, _("Unanswered"))],
+        widget=Select(),
     )
 
     def clean_q(self) -> str:

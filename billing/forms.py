@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import reseller_agent, reseller_customers
+from accounts.widgets import DateInput
 from telephony.models import VosAccount
 from telephony.money import format_money
 
-from .customer_forms import DateInput
 from .services.ledger import USER_MEMO_MAX
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

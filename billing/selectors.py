@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from telephony.models import ROLLUP_BUCKET_SECONDS, Cdr, CdrRollup, VosAccount
-from telephony.selectors import day_bounds, money_sum, period_totals
+from telephony.selectors import CallTotals, day_bounds, money_sum, period_totals
 from telephony.timezones import LocalDate, utc_offset_pieces
 
 from .models import Consumption, LedgerEntry, PayRecord
@@ -127,6 +127,21 @@ def recent_spend(
         series = spend_by_day(vos_account, first=first, last=today, tz=tz)
         cache.set(key, series, SPEND_CACHE_SECONDS)
     return series
+
+
+def window_totals(
+    vos_account: VosAccount, *, start: datetime, end: datetime, calls_synced_at: datetime | None
+) -> CallTotals:
+    """The calls page's totals of an unfiltered window (period_totals), kept
+    SPEND_CACHE_SECONDS in the cache under the end of the last call-record sync, like
+    recent_spend: paging through a window or coming back to it reads them once."""
+    synced = calls_synced_at.isoformat() if calls_synced_at else "never"
+    key = f"billing:window:{vos_account.pk}:{start.isoformat()}:{end.isoformat()}:{synced}"
+    totals = cache.get(key)
+    if totals is None:
+        totals = period_totals(vos_account, start=start, end=end)
+        cache.set(key, totals, SPEND_CACHE_SECONDS)
+    return totals
 
 
 @dataclass(frozen=True)

@@ -193,9 +193,10 @@ def calls_totals(vos_account: VosAccount, **filters) -> CallTotals:
 # OFFSET: "older" continues below the last row shown, "newer" above the first one.
 
 
-def cursor_for(call: Cdr) -> str:
+def cursor_for(call) -> str:
+    """The cursor of a call (a Cdr or a page row)."""
     micros = (call.start - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}_{call.pk}"
+    return f"{micros}_{call.id}"
 
 
 def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
@@ -227,7 +228,9 @@ PAGE_FIELDS = (
 
 @dataclass(frozen=True)
 class CallsPage:
-    calls: list[Cdr]
+    # Rows with the PAGE_FIELDS as attributes (call.start, call.fee, ...): named tuples, not
+    # model instances, which cost more to build than the page takes to render.
+    calls: list
     older: str | None  # cursor for the next (older) page, if any
     newer: str | None  # cursor for the previous (newer) page, if any
 
@@ -242,7 +245,7 @@ def calls_page(
     """One page of ``calls``, newest first, after/before a cursor; ``size + 1`` rows read."""
     before = parse_cursor(older_than)
     after = None if before else parse_cursor(newer_than)
-    calls = calls.only(*PAGE_FIELDS)
+    calls = calls.values_list(*PAGE_FIELDS, named=True)
     if after:
         moment, pk = after
         rows = list(

@@ -45,3 +45,45 @@ def test_money_and_duration_filters_render_in_templates(settings):
         Context({"a": Decimal("1000"), "s": 3725})
     )
     assert html == "USD 1,000.00 1,000.00 1:02:05"
+
+
+AMOUNTS = (
+    None,
+    "",
+    "not a number",
+    0,
+    "0.004",
+    "-0.001",
+    "0.005",
+    "12",
+    "-3",
+    "1234567.005",
+    "-1500.5",
+    "99999999999999.9999",
+    Decimal("0.12345"),
+    Decimal("-0"),
+)
+
+
+def test_a_page_formatter_writes_every_amount_as_format_money_does(settings):
+    from telephony.money import money_formatter
+
+    for currency, decimals in (("USD", 2), ("¥", 2), ("", 4), ("CNY", 0)):
+        settings.PORTAL_CURRENCY = currency
+        settings.PORTAL_AMOUNT_DECIMALS = decimals
+        for language in ("en", "zh-hans", "zh-hant", "de"):
+            with translation.override(language):
+                fast = money_formatter()
+                for value in AMOUNTS:
+                    assert fast(value) == format_money(value), (currency, language, value)
+
+
+def test_a_page_formatter_honours_a_language_with_other_separators(settings):
+    from telephony.money import money_formatter
+
+    settings.PORTAL_CURRENCY = "EUR"
+    settings.PORTAL_AMOUNT_DECIMALS = 2
+    settings.USE_THOUSAND_SEPARATOR = True
+    with translation.override("de"):
+        assert money_formatter()(Decimal("1234567.5")) == format_money(Decimal("1234567.5"))
+        assert money_formatter()(Decimal("1234567.5")) == "EUR 1.234.567,50"

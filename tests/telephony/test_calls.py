@@ -118,16 +118,16 @@ def test_calls_page_older_and_newer_walk_every_call_once(customer_client, offlin
         response = customer_client.get(CALLS, {**params, **({"older": cursor} if cursor else {})})
         page = response.context["page"]
         pages.append(page)
-        seen += [c.pk for c in page.calls]
+        seen += [c.id for c in page.calls]
         if not page.older:
             break
         cursor = page.older
     assert [len(p.calls) for p in pages] == [50, 50, 18]
     assert len(seen) == len(set(seen)) == 118
-    starts = [(c.start, c.pk) for p in pages for c in p.calls]
+    starts = [(c.start, c.id) for p in pages for c in p.calls]
     assert starts == sorted(starts, reverse=True)
     back = customer_client.get(CALLS, {**params, "newer": pages[2].newer}).context["page"]
-    assert [c.pk for c in back.calls] == [c.pk for c in pages[1].calls]
+    assert [c.id for c in back.calls] == [c.id for c in pages[1].calls]
     assert pages[0].newer is None and pages[1].newer
 
 
@@ -310,3 +310,33 @@ def test_the_call_list_shows_the_callee_country_in_the_users_language(
     customer_client.cookies["django_language"] = "zh-hans"
     html = customer_client.get(CALLS, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "牙买加" in html
+
+
+@pytest.mark.django_db
+def test_window_totals_are_read_once_per_call_sync(customer_client, offline_account):
+    """The unfiltered window's totals are cached under the end of the last call sync: calls
+    stored since show once a sync has finished, never a stale figure after it."""
+    from telephony.models import SyncState
+
+    day = timezone.localdate() - timedelta(days=1)
+    params = {"start": day.isoformat(), "end": day.isoformat()}
+    noon = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(hours=12)
+    _cdr(offline_account, start=noon, fee=Decimal("1.5"), callee_e164="15550001")
+    state = SyncState.objects.create(
+        server=offline_account.server, job=SyncState.Job.CDRS, last_success_at=timezone.now()
+    )
+    assert customer_client.get(CALLS, params).context["totals"].calls == 1
+    _cdr(
+        offline_account, start=noon + timedelta(minutes=1), fee=Decimal("2"), callee_e164="15550002"
+    )
+    # Stored without a sync finishing: the page still shows what the last sync brought...
+    assert customer_client.get(CALLS, params).context["totals"].calls == 1
+    # ...and the next sync's end shows it, to the cent.
+    state.last_success_at = timezone.now() + timedelta(seconds=1)
+    state.save()
+    totals = customer_client.get(CALLS, params).context["totals"]
+    assert (totals.calls, totals.cost) == (2, Decimal("3.5000"))
+    # A filtered view adds the raw rows each time.
+    _cdr(offline_account, start=noon + timedelta(minutes=2), callee_e164="8613900000001")
+    filtered = customer_client.get(CALLS, {**params, "q": "86139"}).context["totals"]
+    assert filtered.calls == 1
