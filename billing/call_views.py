@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from telephony.countries import number_country
 from telephony.csvsafe import csv_cell
 from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
+from telephony.query_budget import QueryTooSlow, query_budget
 from telephony.selectors import (
     CONTAINS,
     CallTotals,
@@ -37,6 +39,8 @@ from telephony.selectors import (
 
 from .customer_forms import CallFilterForm
 from .selectors import window_totals
+
+logger = logging.getLogger(__name__)
 
 CSV_HEADER = (
     gettext_lazy("Start"),
@@ -104,10 +108,39 @@ def _slow_search(account, form: CallFilterForm, query: dict) -> str:
     return urlencode(shorter)
 
 
-def _totals(account, query: dict, synced_at) -> CallTotals:
-    if query.get("search") or query.get("outcome"):
-        return calls_totals(account, **query)  # raw rows: no rollup has numbers or outcomes
-    return window_totals(account, start=query["start"], end=query["end"], calls_synced_at=synced_at)
+def _filtered(query: dict) -> bool:
+    """A number or outcome filter: its totals add up raw rows (no rollup has numbers)."""
+    return bool(query.get("search") or query.get("outcome"))
+
+
+def _bounded_totals(account, query: dict) -> CallTotals | None:
+    """A filtered view's totals within CALLS_TOTALS_BUDGET_SECONDS; None past it."""
+    try:
+        with query_budget(settings.CALLS_TOTALS_BUDGET_SECONDS):
+            return calls_totals(account, **query)
+    except QueryTooSlow:
+        logger.warning(
+            "calls totals over budget account=%s start=%s end=%s",
+            account.account,
+            query["start"].isoformat(),
+            query["end"].isoformat(),
+        )
+        return None
+
+
+def _totals_context(account, form: CallFilterForm, query: dict, request, synced_at) -> dict:
+    """The totals of the page: an unfiltered window's at once (rollups, cached per sync); a
+    filtered view's are added up by a request of their own (calls_totals below, fetched by
+    static/js/calls-totals.js) so the rows never wait on them; ``?totals=1`` adds them in
+    the page itself (the link shown without JavaScript)."""
+    if not _filtered(query):
+        start, end = query["start"], query["end"]
+        return {"totals": window_totals(account, start=start, end=end, calls_synced_at=synced_at)}
+    if request.GET.get("totals"):
+        totals = _bounded_totals(account, query)
+        return {"totals": totals, "totals_too_slow": totals is None}
+    url = f"{reverse('customer:calls_totals')}?{_filter_params(form)}"
+    return {"totals": None, "totals_url": url}
 
 
 @customer_required
@@ -129,12 +162,26 @@ def calls(request: HttpRequest) -> HttpResponse:
             calls=page.calls,
             # The names the customer saved for the numbers (live phone book, cached).
             phonebook_names=phonebook_names(vos_account=account) if page.calls else {},
-            totals=_totals(account, query, synced_at),
+            **_totals_context(account, form, query, request, synced_at),
             params=_filter_params(form),
             slow_search=_slow_search(account, form, query),
             shorter_days=SHORTER_WINDOW_DAYS,
         )
     return render(request, "telephony/calls.html", context)
+
+
+@customer_required
+@require_GET
+def calls_totals_part(request: HttpRequest) -> HttpResponse:
+    """The totals of a filtered view, as the fragment the calls page puts in place."""
+    account = own_account(request.user)
+    form = _call_filter(request)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    query = _call_query(form)
+    totals = _bounded_totals(account, query)
+    context = {"totals": totals, "totals_too_slow": totals is None, "form": form}
+    return render(request, "telephony/_calls_totals.html", context)
 
 
 class _Sink:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", billing_views.dashboard, name="dashboard"),
     path("calls/", call_views.calls, name="calls"),
     path("calls/export.csv", call_views.calls_csv, name="calls_csv"),
+    path("calls/totals/", call_views.calls_totals_part, name="calls_totals"),
     path("payments/", billing_views.payments, name="payments"),
     path("topup/", online_views.topup, name="topup"),
     path("topup/<uuid:reference>/", online_views.topup_return, name="topup_return"),

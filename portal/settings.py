@@ -343,8 +343,12 @@ SIGNIN_LINK_MAX_AGE_SECONDS = _read("SIGNIN_LINK_MAX_AGE_SECONDS", int, default=
 VOS_WRITE_BUDGET_SECONDS = _read("VOS_WRITE_BUDGET_SECONDS", float, default=8.0)
 # A phone-book import (up to 2,000 writes) stops sending when this is spent and says where.
 PHONEBOOK_IMPORT_BUDGET_SECONDS = _read("PHONEBOOK_IMPORT_BUDGET_SECONDS", float, default=20.0)
+# A filtered call list's totals (a number search adds up every matching call of the window)
+# stop after this long; the page then says so and offers fewer days.
+CALLS_TOTALS_BUDGET_SECONDS = _read("CALLS_TOTALS_BUDGET_SECONDS", float, default=3.0)
 for _name, _budget in (
     ("PHONEBOOK_IMPORT_BUDGET_SECONDS", PHONEBOOK_IMPORT_BUDGET_SECONDS),
+    ("CALLS_TOTALS_BUDGET_SECONDS", CALLS_TOTALS_BUDGET_SECONDS),
     ("VOS_PAGE_TIMEOUT", VOS_PAGE_TIMEOUT),
     ("TOPUP_WAIT_SECONDS", TOPUP_WAIT_SECONDS),
     ("VOS_WRITE_BUDGET_SECONDS", VOS_WRITE_BUDGET_SECONDS),

@@ -338,5 +338,68 @@ def test_window_totals_are_read_once_per_call_sync(customer_client, offline_acco
     assert (totals.calls, totals.cost) == (2, Decimal("3.5000"))
     # A filtered view adds the raw rows each time.
     _cdr(offline_account, start=noon + timedelta(minutes=2), callee_e164="8613900000001")
-    filtered = customer_client.get(CALLS, {**params, "q": "86139"}).context["totals"]
-    assert filtered.calls == 1
+    filtered = customer_client.get(CALLS, {**params, "q": "86139", "totals": "1"})
+    assert filtered.context["totals"].calls == 1
+
+
+TOTALS = reverse("customer:calls_totals")
+
+
+@pytest.mark.django_db
+def test_a_filtered_views_totals_come_by_a_request_of_their_own(customer_client, offline_account):
+    """A number or outcome filter adds up raw rows: the page shows its rows at once and a
+    placeholder that its script fills from customer:calls_totals (or ?totals=1 without it)."""
+    day = timezone.localdate()
+    params = {"start": day.isoformat(), "end": day.isoformat(), "q": "86139"}
+    _cdr(offline_account, callee_e164="8613900000001", fee=Decimal("1.25"))
+    _cdr(offline_account, callee_e164="8613900000002", fee=Decimal("2"), hold_time=0)
+    _cdr(offline_account, callee_e164="15550001", fee=Decimal("9"))
+    page = customer_client.get(CALLS, params)
+    html = page.content.decode()
+    assert page.context["totals"] is None and "8613900000001" in html
+    assert f'data-src="{TOTALS}?' in html and "js/calls-totals" in html
+    part = customer_client.get(TOTALS, params)
+    assert part.status_code == 200
+    assert (part.context["totals"].calls, part.context["totals"].cost) == (2, Decimal("3.2500"))
+    assert 'id="calls-totals"' in part.content.decode()
+    inline = customer_client.get(CALLS, {**params, "totals": "1"})
+    assert inline.context["totals"] == part.context["totals"]
+    answered = customer_client.get(TOTALS, {**params, "outcome": "answered"}).context["totals"]
+    assert answered.calls == 1
+    assert customer_client.get(TOTALS, {**params, "start": "garbage"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_totals_past_their_budget_say_so_instead_of_waiting(
+    customer_client, offline_account, monkeypatch
+):
+    from telephony.query_budget import QueryTooSlow
+
+    def too_slow(*args, **kwargs):
+        raise QueryTooSlow
+
+    monkeypatch.setattr("billing.call_views.calls_totals", too_slow)
+    day = timezone.localdate().isoformat()
+    params = {"start": day, "end": day, "q": "86139"}
+    part = customer_client.get(TOTALS, params)
+    assert part.status_code == 200 and part.context["totals_too_slow"]
+    assert 'data-figure="too-slow"' in part.content.decode()
+    inline = customer_client.get(CALLS, {**params, "totals": "1"})
+    assert inline.status_code == 200 and 'data-figure="too-slow"' in inline.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_totals_request_adds_up_only_the_callers_own_calls(client, offline_account):
+    from tests.accounts.factories import CustomerFactory, ResellerFactory
+    from tests.telephony.factories import VosAccountFactory
+
+    other = VosAccountFactory(server=offline_account.server, account="2002")
+    _cdr(offline_account, callee_e164="8613900000001")
+    _cdr(other, callee_e164="8613900000002")
+    _cdr(other, callee_e164="8613900000003")
+    day = timezone.localdate().isoformat()
+    params = {"start": day, "end": day, "q": "86139"}
+    client.force_login(CustomerFactory(vos_account=other))
+    assert client.get(TOTALS, params).context["totals"].calls == 2
+    client.force_login(ResellerFactory())
+    assert client.get(TOTALS, params).status_code == 404
