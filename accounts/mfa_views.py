@@ -34,6 +34,17 @@ def _next_url(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+def _stay_verified(request: HttpRequest) -> None:
+    """Removing or replacing the factor this session passed with does not send the person
+    back to the code step: the session is bound to one of the factors the login still has."""
+    device = getattr(request.user, "otp_device", None)
+    if device is None or type(device).objects.filter(pk=device.pk).exists():
+        return
+    other = mfa.factor_any(user=request.user)
+    if other is not None:
+        otp_login(request, other)
+
+
 def _verify_keys(request: HttpRequest) -> list[str]:
     return [f"accounts:mfa:user:{request.user.pk}"]
 
@@ -112,6 +123,7 @@ def totp_add(request: HttpRequest) -> HttpResponse:
             device = request.user.totpdevice_set.filter(pk=device_id).first()
             if device is not None and not request.user.is_verified():
                 otp_login(request, device)
+            _stay_verified(request)  # "move to a new phone" removed the old app
             messages.success(request, _("Your authenticator app is set up."))
             if codes:
                 return render(request, "accounts/mfa_recovery.html", {"codes": codes})
@@ -133,6 +145,7 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
     except Refused as exc:
         messages.error(request, exc.message)
     else:
+        _stay_verified(request)
         messages.success(request, _("The authenticator app was removed."))
     return redirect("mfa")
 
@@ -158,5 +171,6 @@ def passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
     except Refused as exc:
         messages.error(request, exc.message)
     else:
+        _stay_verified(request)
         messages.success(request, _("The passkey was removed."))
     return redirect("mfa")

@@ -41,7 +41,7 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
-    # Passkey ceremonies (django-otp-webauthn's JSON endpoints and its JS translations).
-    path("accounts/webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
+    # Passkey ceremonies (django-otp-webauthn's JSON endpoints and its script's texts).
+    path("accounts/webauthn/", include("accounts.webauthn_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -114,6 +114,15 @@ def status(*, user) -> Status:
     )
 
 
+def factor_any(*, user):
+    """One of the user's confirmed factors (the app first, else their newest passkey), or
+    None: what a verified session is bound to once the factor it passed with is gone."""
+    return (
+        TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).first()
+        or passkeys(user=user).first()
+    )
+
+
 def passkeys(*, user):
     """The user's own passkeys, newest first (views look one up in here, never by id alone)."""
     return WebAuthnCredential.objects.filter(user_id=user.pk, confirmed=True).order_by(
@@ -199,6 +208,18 @@ def recovery_first(*, user, actor: Actor) -> list[str]:
     return codes
 
 
+def passkey_added(*, user, passkey_id: int, actor: Actor) -> None:
+    """Record a passkey django-otp-webauthn has just registered for ``user``."""
+    _forget(user)
+    audit_log(
+        actor=actor,
+        action="mfa.passkey.add",
+        outcome="ok",
+        user=user.get_username(),
+        passkey=passkey_id,
+    )
+
+
 def passkey_remove(*, user, passkey: WebAuthnCredential, actor: Actor) -> None:
     if passkey.user_id != user.pk:  # views look it up in passkeys(user=...); belt and braces
         raise Refused(_("This passkey is not yours."))
@@ -210,6 +231,7 @@ def passkey_remove(*, user, passkey: WebAuthnCredential, actor: Actor) -> None:
         passkey.delete()
         if not (others or totp):
             StaticDevice.objects.filter(user_id=user.pk).delete()
+    _forget(user)
     audit_log(actor=actor, action="mfa.passkey.remove", outcome="ok", user=user.get_username())
 
 

@@ -8,28 +8,14 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.accounts.factories import PASSWORD, ResellerFactory
-from tests.browser_support import log_in
+from tests.browser_support import CSP_WATCH, SIZES, log_in, page_check
 from tests.mfa_support import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-WATCH = (
-    "window.__csp = [];"
-    "document.addEventListener('securitypolicyviolation',"
-    " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
-)
-
 
 def _check(page, shots, name: str) -> None:
-    page.wait_for_load_state("networkidle")
-    assert page.locator("h1").count() == 1, name
-    assert page.evaluate("window.__csp || []") == [], name
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, name
-    page.screenshot(path=shots / f"mfa-{name}.png", full_page=True)
+    page_check(page, shots / f"mfa-{name}.png", name)
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -43,7 +29,7 @@ def test_reseller_enrols_an_app_and_signs_in_with_a_code(
     page.context.add_cookies(
         [{"name": "django_language", "value": language, "domain": host, "path": "/"}]
     )
-    page.add_init_script(WATCH)
+    page.add_init_script(CSP_WATCH)
     tag = f"{size}-{language}"
 
     page.goto("/accounts/login/")

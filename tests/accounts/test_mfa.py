@@ -331,3 +331,36 @@ def test_staff_reset_removes_every_factor_and_is_audited(client):
     entry = AuditLog.objects.get(action="admin.mfa.reset")
     assert entry.user == staff and entry.detail["user"] == user.username
     assert entry.detail["devices"] == 3
+
+
+def test_removing_the_passkey_the_session_passed_with_keeps_it_signed_in(client, mfa_required):
+    user = ResellerFactory()
+    mine = passkey(user)
+    totp_device(user)
+    verified_login(client, user, device=mine)
+    response = client.post(reverse("mfa_passkey_remove", args=[mine.pk]))
+    assert response["Location"] == reverse("mfa")
+    assert client.get("/reseller/").status_code == 200  # not sent back to the code step
+
+
+def test_removing_the_app_the_session_passed_with_keeps_it_signed_in(client, mfa_required):
+    user = ResellerFactory()
+    passkey(user)
+    device = totp_device(user)
+    verified_login(client, user, device=device)
+    client.post(reverse("mfa_totp_remove"))
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert client.get("/reseller/").status_code == 200
+
+
+def test_moving_the_app_to_a_new_phone_keeps_the_session_signed_in(client, mfa_required):
+    user = ResellerFactory()
+    old = totp_device(user)
+    recovery_codes(user)
+    verified_login(client, user, device=old)
+    client.get(TOTP_ADD)
+    new = TOTPDevice.objects.get(user=user, confirmed=False)
+    response = client.post(TOTP_ADD, {"code": totp_code(new)})
+    assert response["Location"] == reverse("mfa")
+    assert not TOTPDevice.objects.filter(pk=old.pk).exists()
+    assert client.get("/reseller/").status_code == 200

@@ -18,6 +18,8 @@ TERMS = (
     ("賬號", "帳號"),
     ("賬單", "帳單"),
     ("賬", "帳"),
+    # OpenCC turns 添加 into 新增 everywhere but before 於 ("added on" a date).
+    ("添加於", "新增於"),
 )
 
 
