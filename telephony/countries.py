@@ -1,18 +1,24 @@
 """Countries of numbers and rate prefixes, and their names in the user's language.
 
 Backed by ``phonenumbers`` (Google's libphonenumber metadata). A prefix is as the switch
-bills it: digits with the country calling code first, no ``+``.
+bills it: digits with the country calling code first, no ``+``. The metadata's Chinese names
+are Simplified; Traditional ones (Taiwan usage) are read from ``countries_zh_hant.json``,
+written by ``manage.py messages_hant`` (docs/I18N.md).
 """
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 
 import phonenumbers
 from phonenumbers import geocoder
 
-# Languages the portal ships, as phonenumbers names them.
-_LANGS = {"zh-hans": ("zh", "Hans"), "zh-hant": ("zh", "Hant"), "en": ("en", None)}
+# Languages the portal ships, as phonenumbers names them (zh-hant: HANT_NAMES).
+_LANGS = {"zh-hans": ("zh", "Hans"), "en": ("en", None)}
+HANT = "zh-hant"
+HANT_NAMES = Path(__file__).resolve().with_name("countries_zh_hant.json")
 _PAD_TO = 12  # digits; a short prefix is padded so phonenumbers can place it in its region
 
 
@@ -50,11 +56,19 @@ def _lang(language: str) -> tuple[str, str | None]:
     return _LANGS.get((language or "en").lower(), ("en", None))
 
 
+@lru_cache(maxsize=1)
+def hant_names() -> dict[str, str]:
+    """Region -> its name in Traditional Chinese, Taiwan usage."""
+    return json.loads(HANT_NAMES.read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=2048)
 def country_name(region: str, language: str = "en") -> str:
     """The region's name in ``language`` (a Django language code); ``""`` if unknown."""
     if not region:
         return ""
+    if (language or "").lower() == HANT:
+        return hant_names().get(region) or region
     example = phonenumbers.example_number(region)
     if example is None:
         return region

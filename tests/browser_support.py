@@ -49,3 +49,35 @@ def log_in(page, username: str, password: str) -> None:
         "[type=submit]"
     ).first.click()
     page.wait_for_load_state()
+
+
+def page_problems(page, language: str) -> list[str]:
+    """What is wrong with the page in front of ``page``: not exactly one h1, sideways
+    scrolling, and in Traditional Chinese any Simplified-only character outside the switch's
+    own data (tests/i18n_support.py)."""
+    from tests.i18n_support import demo_data_texts, simplified_left
+
+    problems = []
+    if (lang := page.locator("html").get_attribute("lang")) != language:
+        problems.append(f"rendered in {lang}")
+    if (h1s := page.locator("h1").count()) != 1:
+        problems.append(f"{h1s} h1 elements")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    if overflow > 0:
+        problems.append(f"scrolls sideways by {overflow}px: {page.evaluate(WIDEST_JS)}")
+    if language == "zh-hant":
+        left = simplified_left(page.inner_text("body"), data=demo_data_texts())
+        if left:
+            problems.append(f"Simplified text: {left[:10]}")
+    return problems
+
+
+# The innermost elements reaching past the right edge, to name the culprit of an overflow.
+WIDEST_JS = """() => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+  .filter(el => ![...el.children].some(c =>
+      c.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5))
+  .slice(0, 3).map(el => el.tagName.toLowerCase() + '.' + [...el.classList].join('.')
+      + ' ' + el.textContent.trim().slice(0, 40))"""

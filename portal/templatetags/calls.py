@@ -97,7 +97,7 @@ class _RowWriter:
             f'<td class="number" data-label="{words["caller"]}">'
             f"{escape(call.caller_e164 or EMPTY)}</td>"
             f'<td class="number" data-label="{words["callee"]}">'
-            f"{self.callee(call.callee_e164)}</td>"
+            f"<span>{self.callee(call.callee_e164)}</span></td>"
             f'<td class="num" data-label="{words["duration"]}">{held}</td>'
             f'<td class="num" data-label="{words["billed"]}">{duration(call.fee_time)}</td>'
             f'<td class="num" data-label="{words["cost"]}">{escape(self.money(call.fee))}</td>'

@@ -90,6 +90,9 @@ def test_longest_prefix_wins_as_the_switch_bills(world):
         ("尼泊尔", "zh-hans", "9771"),
         ("nepal", "en", "977"),
         ("Kathmandu", "en", "9771"),
+        ("美國", "zh-hant", "1212"),
+        ("牙買加", "zh-hant", "1876"),
+        ("尼泊爾", "zh-hant", "9771"),
     ],
 )
 def test_search_by_area_or_country_in_the_users_language(world, query, language, expected):
@@ -128,6 +131,17 @@ def test_the_page_shows_country_names_in_chinese(customer_client):
             reverse("customer:rates"), {"q": "1876"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
         )
     assert "牙买加" in response.content.decode()
+
+
+def test_a_traditional_chinese_search_finds_the_country_and_names_it_so(customer_client):
+    with translation.override("zh-hant"):
+        response = customer_client.get(
+            reverse("customer:rates"), {"q": "美國"}, HTTP_ACCEPT_LANGUAGE="zh-TW"
+        )
+    html = response.content.decode()
+    found = {rate.prefix for rate in response.context["rates"]}
+    assert found >= {"1212", "1310"} and "1876" not in found
+    assert "美國" in html and "美国" not in html
 
 
 def test_the_csv_is_the_whole_table(customer_client):
