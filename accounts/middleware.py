@@ -4,6 +4,8 @@ import zoneinfo
 
 from django.utils import timezone
 
+from .scoping import profile_of
+
 
 class UserTimezoneMiddleware:
     """Render times in the logged-in user's own time zone (Profile.time_zone)."""
@@ -15,7 +17,7 @@ class UserTimezoneMiddleware:
         tz = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            profile = getattr(user, "profile", None)
+            profile = profile_of(user)
             if profile is not None and profile.time_zone:
                 try:
                     tz = zoneinfo.ZoneInfo(profile.time_zone)
@@ -43,7 +45,7 @@ class PasswordChangeRequiredMiddleware:
         from django.urls import Resolver404, resolve
 
         user = getattr(request, "user", None)
-        profile = getattr(user, "profile", None) if user and user.is_authenticated else None
+        profile = profile_of(user) if user is not None else None
         if profile is not None and profile.must_change_password:
             try:
                 name = resolve(request.path_info).view_name

@@ -6,6 +6,8 @@ calls VOS. How a statement's opening balance is derived is explained in docs/STA
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_FLOOR, Decimal
@@ -341,6 +343,35 @@ def _window_sum(field: str, moment: str, lo: datetime, hi: datetime, extra: Q | 
         Value(ZERO),
         output_field=DecimalField(max_digits=18, decimal_places=4),
     )
+
+
+def statement_kept(
+    vos_account: VosAccount,
+    *,
+    start: datetime,
+    end: datetime,
+    synced: Iterable[datetime | None],
+    now: datetime | None = None,
+) -> Statement:
+    """statement_for, kept SPEND_CACHE_SECONDS in the cache for a period that has ended: under
+    the account's known balance and its time and the end of every sync of the server
+    (``synced``: call records, pay history, fee reports...), everything it is worked out
+    from, so a finished sync or a new balance shows at once. A period still running (ends
+    "now") is worked out on every view."""
+    now = now or timezone.now()
+    if end > now:
+        return statement_for(vos_account, start=start, end=end, now=now)
+    stamps = ",".join(moment.isoformat() if moment else "-" for moment in synced)
+    anchor = vos_account.balance_as_of.isoformat() if vos_account.balance_as_of else "-"
+    key = hashlib.sha256(
+        f"{start.isoformat()}|{end.isoformat()}|{vos_account.balance}|{anchor}|{stamps}".encode()
+    ).hexdigest()[:32]
+    key = f"billing:statement:{vos_account.pk}:{key}"
+    statement = cache.get(key)
+    if statement is None:
+        statement = statement_for(vos_account, start=start, end=end, now=now)
+        cache.set(key, statement, SPEND_CACHE_SECONDS)
+    return statement
 
 
 def statement_for(

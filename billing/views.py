@@ -27,7 +27,7 @@ from .selectors import (
     payments_for,
     recent_spend,
     spend_chart,
-    statement_for,
+    statement_kept,
 )
 
 PAYMENTS_PER_PAGE = 25
@@ -127,10 +127,12 @@ def statement(request: HttpRequest) -> HttpResponse:
     account = own_account(request.user)
     form = StatementForm(request.GET or {"month": timezone.localdate().strftime("%Y-%m")})
     result, first, last, to_date = None, None, None, False
+    sync = sync_states(account.server_id)
     if form.is_valid():
         first, last = form.cleaned_data["first"], form.cleaned_data["last"]
         start, end = day_bounds(first, last, timezone.get_current_timezone())
-        result = statement_for(account, start=start, end=end)
+        synced = [sync[job].last_success_at if job in sync else None for job in SyncState.Job]
+        result = statement_kept(account, start=start, end=end, synced=synced)
         to_date = result.end < end
     return render(
         request,
@@ -143,6 +145,6 @@ def statement(request: HttpRequest) -> HttpResponse:
             "last": last,
             "to_date": to_date,
             "calls_link": first is not None and (last - first).days < MAX_CALL_RANGE_DAYS,
-            "sync": sync_states(account.server_id),
+            "sync": sync,
         },
     )

@@ -143,3 +143,38 @@ def test_statement_of_the_emulators_whole_history_opens_at_zero(
     assert s.opening == Decimal("0")
     assert s.closing == vos_emulator.state.balance("1001")
     assert s.adds_up
+
+
+@pytest.mark.django_db
+def test_a_closed_periods_statement_is_kept_until_a_sync_or_the_balance_moves(march_history):
+    """statement_kept: the same figures as statement_for, read once per state of what they
+    are worked out from; a finished sync or a new known balance shows at once."""
+    from billing.selectors import statement_kept
+
+    money = {"server": march_history.server, "account": "1001"}
+    synced = [datetime(2025, 4, 10, tzinfo=UTC)]
+    first = statement_kept(march_history, start=MARCH, end=APRIL, synced=synced)
+    assert first == statement_for(march_history, start=MARCH, end=APRIL)
+    PayRecordFactory(**money, amount=Decimal("10"), paid_at=MARCH + timedelta(days=9))
+    # Stored without a sync finishing (and without the balance moving): still what it was.
+    kept = statement_kept(march_history, start=MARCH, end=APRIL, synced=synced)
+    assert kept.period.payments == Decimal("45")
+    # The pay-history sync that brought the record ends: the statement has it.
+    later = [datetime(2025, 4, 10, 0, 1, tzinfo=UTC)]
+    synced_now = statement_kept(march_history, start=MARCH, end=APRIL, synced=later)
+    assert synced_now.period.payments == Decimal("55") and synced_now.adds_up
+    # A new known balance moves the closing balance at once.
+    march_history.balance = Decimal("110")
+    moved = statement_kept(march_history, start=MARCH, end=APRIL, synced=later)
+    assert moved.closing == synced_now.closing + 10
+    # A period still running is worked out on every view.
+    now = timezone.now()
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    running = statement_kept(
+        march_history, start=month, end=now + timedelta(days=40), synced=later, now=now
+    )
+    CdrFactory(**money, start=now - timedelta(seconds=1), fee=Decimal("2"))
+    again = statement_kept(
+        march_history, start=month, end=now + timedelta(days=40), synced=later, now=now
+    )
+    assert again.period.calls == running.period.calls + 2
