@@ -62,6 +62,30 @@ def hant_names() -> dict[str, str]:
     return json.loads(HANT_NAMES.read_text(encoding="utf-8"))
 
 
+# Regions phonenumbers' geocoder has no name for (or a garbled one: Samoa is "*zh" in its
+# Chinese data, Bosnia and Herzegovina "Bosnia and Montenegro"): CLDR's names.
+NAMES = {
+    "en": {
+        "AC": "Ascension Island",
+        "BL": "St. Barthélemy",
+        "EH": "Western Sahara",
+        "MF": "St. Martin",
+        "TA": "Tristan da Cunha",
+        "XK": "Kosovo",
+    },
+    "zh-hans": {
+        "AC": "阿森松岛",
+        "BA": "波斯尼亚和黑塞哥维那",
+        "BL": "圣巴泰勒米",
+        "EH": "西撒哈拉",
+        "MF": "法属圣马丁",
+        "TA": "特里斯坦-达库尼亚群岛",
+        "WS": "萨摩亚",
+        "XK": "科索沃",
+    },
+}
+
+
 @lru_cache(maxsize=2048)
 def country_name(region: str, language: str = "en") -> str:
     """The region's name in ``language`` (a Django language code); ``""`` if unknown."""
@@ -69,10 +93,13 @@ def country_name(region: str, language: str = "en") -> str:
         return ""
     if (language or "").lower() == HANT:
         return hant_names().get(region) or region
+    lang, script = _lang(language)
+    fixed = NAMES.get("zh-hans" if script == "Hans" else lang, {}).get(region)
+    if fixed:
+        return fixed
     example = phonenumbers.example_number(region)
     if example is None:
         return region
-    lang, script = _lang(language)
     return geocoder.country_name_for_number(example, lang, script) or region
 
 

@@ -50,3 +50,14 @@ def test_a_traditional_name_finds_its_region_and_english_still_works():
     assert "US" in regions_named("美國", "zh-hant")
     assert "US" in regions_named("united states", "zh-hant")
     assert regions_named("美国", "zh-hant") == set()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans", "zh-hant"])
+def test_every_supported_region_has_a_real_name_in_every_language(language):
+    import phonenumbers
+
+    from telephony.countries import country_name
+
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        name = country_name(region, language)
+        assert name and name != region and "*" not in name, (region, language, name)
