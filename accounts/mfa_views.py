@@ -18,7 +18,7 @@ from django_otp import login as otp_login
 
 from telephony.errors import Refused
 
-from .mfa_forms import CodeForm, TotpConfirmForm
+from .mfa_forms import CodeForm, PasskeyNameForm, TotpConfirmForm
 from .services import mfa, throttle
 from .services.audit import actor_for
 
@@ -94,10 +94,27 @@ def verify(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     """The profile's second-factor page: what is set up, add and remove."""
     codes = mfa.recovery_first(user=request.user, actor=actor_for(request))
+    return _overview(request, recovery_codes=codes)
+
+
+def _overview(
+    request: HttpRequest, *, recovery_codes=(), renaming: PasskeyNameForm | None = None
+) -> HttpResponse:
+    """The two-factor page; ``renaming`` is a rename form to show with its errors."""
+    status = mfa.status(user=request.user)
+    passkeys = [
+        (
+            passkey,
+            renaming
+            if renaming is not None and renaming.passkey.pk == passkey.pk
+            else PasskeyNameForm(passkey=passkey),
+        )
+        for passkey in status.passkeys
+    ]
     return render(
         request,
         "accounts/mfa.html",
-        {"status": mfa.status(user=request.user), "recovery_codes": codes},
+        {"status": status, "passkeys": passkeys, "recovery_codes": recovery_codes},
     )
 
 
@@ -174,3 +191,26 @@ def passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
         _stay_verified(request)
         messages.success(request, _("The passkey was removed."))
     return redirect("mfa")
+
+
+@require_POST
+@login_required
+def passkey_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    passkey = get_object_or_404(mfa.passkeys(user=request.user), pk=pk)
+    form = PasskeyNameForm(request.POST, passkey=passkey)
+    if form.is_valid():
+        try:
+            mfa.passkey_rename(
+                user=request.user,
+                passkey=passkey,
+                name=form.cleaned_data["name"],
+                actor=actor_for(request),
+            )
+        except Refused as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(
+                request, _("The passkey is now called “%(name)s”.") % {"name": passkey.name}
+            )
+            return redirect("mfa")
+    return _overview(request, renaming=form)

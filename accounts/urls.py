@@ -23,6 +23,11 @@ urlpatterns = [
         mfa_views.passkey_remove,
         name="mfa_passkey_remove",
     ),
+    path(
+        "profile/two-factor/passkeys/<int:pk>/rename/",
+        mfa_views.passkey_rename,
+        name="mfa_passkey_rename",
+    ),
     path("profile/api-keys/", apikey_views.api_keys, name="api_keys"),
     path(
         "profile/api-keys/<int:pk>/revoke/",

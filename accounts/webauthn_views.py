@@ -1,6 +1,7 @@
 """django-otp-webauthn's passkey endpoints as the portal serves them (accounts/webauthn_urls.py):
 the library does the ceremony; here its answers are put in the visitor's language, a new
-passkey is audited, and its script gets its texts from our catalogue (docs/ACCOUNTS.md)."""
+passkey is named and audited, and its script gets its texts from our catalogue
+(docs/ACCOUNTS.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class RegistrationComplete(_PlainErrors, views.CompleteCredentialRegistrationVie
         mfa.passkey_added(
             user=self.request.user,
             passkey_id=json.loads(response.content)["id"],
+            user_agent=self.request.headers.get("User-Agent", ""),
             actor=actor_for(self.request),
         )
         # Shown by the two-factor page, which reloads itself to list the new passkey.

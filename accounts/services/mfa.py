@@ -24,6 +24,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from telephony.errors import Refused
 
 from .audit import Actor, audit_log
+from .passkey_names import NAME_MAX_LENGTH, passkey_name_make
 
 RECOVERY_DEVICE_NAME = "recovery"
 TOTP_DEVICE_NAME = "authenticator"
@@ -208,8 +209,14 @@ def recovery_first(*, user, actor: Actor) -> list[str]:
     return codes
 
 
-def passkey_added(*, user, passkey_id: int, actor: Actor) -> None:
-    """Record a passkey django-otp-webauthn has just registered for ``user``."""
+def passkey_added(*, user, passkey_id: int, user_agent: str, actor: Actor) -> None:
+    """Name and record a passkey django-otp-webauthn has just registered for ``user`` (the
+    library stores it nameless): its provider, else the browser that made it (passkey_names)."""
+    passkey = passkeys(user=user).filter(pk=passkey_id).first()
+    name = ""
+    if passkey is not None and not passkey.name:
+        name = passkey_name_make(aaguid=passkey.aaguid, user_agent=user_agent)
+        WebAuthnCredential.objects.filter(pk=passkey.pk).update(name=name)
     _forget(user)
     audit_log(
         actor=actor,
@@ -217,6 +224,33 @@ def passkey_added(*, user, passkey_id: int, actor: Actor) -> None:
         outcome="ok",
         user=user.get_username(),
         passkey=passkey_id,
+        name=name,
+    )
+
+
+def passkey_rename(*, user, passkey: WebAuthnCredential, name: str, actor: Actor) -> None:
+    """Give one of ``user``'s passkeys a new name (trimmed, 1 to 64 characters); audited."""
+    if passkey.user_id != user.pk:  # views look it up in passkeys(user=...); belt and braces
+        raise Refused(_("This passkey is not yours."))
+    name = (name or "").strip()
+    if not name:
+        raise Refused(_("Enter a name for the passkey."), field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise Refused(
+            _("A name is at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}, field="name"
+        )
+    old = passkey.name
+    if name == old:
+        return
+    passkey.name = name
+    passkey.save(update_fields=["name"])
+    audit_log(
+        actor=actor,
+        action="mfa.passkey.rename",
+        outcome="ok",
+        user=user.get_username(),
+        passkey=passkey.pk,
+        name=[old, name],
     )
 
 

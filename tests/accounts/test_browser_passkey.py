@@ -1,8 +1,8 @@
 """Passkeys in Chromium, with the DevTools Protocol's virtual authenticator: a reseller (who
-must use two factors) adds a passkey from the two-factor page, signs in with password +
-passkey, then with the passkey alone from the login page, and removes it; in en, zh-Hans and
-zh-Hant, the whole ceremony at one width and the pages at the other, with no CSP violation and
-no horizontal scrolling (var/screenshots/passkey-*.png)."""
+must use two factors) adds a passkey from the two-factor page (named after the browser),
+signs in with password + passkey, then with the passkey alone from the login page, and
+removes it; the pages alone, a rename among them, at the other width; in en, zh-Hans and
+zh-Hant, with no CSP violation and no horizontal scrolling (var/screenshots/passkey-*.png)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import AuditLog
+from accounts.services.passkey_names import passkey_name_make
 from accounts.webauthn_texts import SCRIPT_TEXTS
 from tests.accounts.factories import PASSWORD, ResellerFactory
 from tests.browser_support import CSP_WATCH, SIZES, log_in, page_check
@@ -139,6 +140,10 @@ def test_reseller_adds_a_passkey_signs_in_with_it_and_removes_it(
     _check(page, screenshot_dir, f"added-{tag}")
     stored = WebAuthnCredential.objects.get(user=user)
     assert AuditLog.objects.filter(action="mfa.passkey.add", detail__passkey=stored.pk).exists()
+    agent = page.evaluate("navigator.userAgent")
+    with translation.override(language):  # named by its provider or the browser that made it
+        assert stored.name == passkey_name_make(aaguid=stored.aaguid, user_agent=agent)
+    assert page.locator(".mfa-name strong").inner_text() == stored.name
 
     # The same authenticator again: the browser refuses, the status says so in our words.
     page.locator("#passkey-register-button").click()
@@ -183,7 +188,7 @@ def test_reseller_adds_a_passkey_signs_in_with_it_and_removes_it(
 
     # (c) removing it: the only factor of a role that needs one stays ...
     page.goto("/accounts/profile/two-factor/")
-    page.locator(".mfa-list form button[type=submit]").click()
+    page.locator(".mfa-list form.mfa-remove button").click()
     page.wait_for_load_state()
     assert WebAuthnCredential.objects.filter(user=user).exists()
     assert page.locator(".messages").inner_text().strip() == _say(
@@ -198,7 +203,7 @@ def test_reseller_adds_a_passkey_signs_in_with_it_and_removes_it(
     page.locator("main form:has(input[name=code]) button[type=submit]").click()
     page.wait_for_load_state()
     page.goto("/accounts/profile/two-factor/")
-    page.locator(".mfa-list form button[type=submit]").click()
+    page.locator(".mfa-list form.mfa-remove button").click()
     page.wait_for_load_state()
     assert not WebAuthnCredential.objects.filter(user=user).exists()
     assert page.url.endswith("/accounts/profile/two-factor/")  # still signed in, verified
@@ -242,3 +247,24 @@ def test_passkey_pages_at_the_other_width(
     page.goto("/accounts/profile/two-factor/")
     assert page.locator(".mfa-list li").count() == 1
     _check(page, screenshot_dir, f"overview-{tag}")
+
+    # Renaming it: a blank name is refused beside the field, a good one is saved.
+    key = WebAuthnCredential.objects.get(user=user)
+    page.locator(".mfa-rename summary").click()
+    field = page.get_by_label(_say(language, "Passkey name"))
+    assert field.input_value() == "Laptop"
+    field.fill("   ")
+    page.locator(".mfa-rename button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(".mfa-rename .field-error").inner_text().strip() == _say(
+        language, "Enter a name for the passkey."
+    )
+    _check(page, screenshot_dir, f"rename-error-{tag}")
+    page.get_by_label(_say(language, "Passkey name")).fill("工作手机 — office")
+    page.locator(".mfa-rename button[type=submit]").click()
+    page.wait_for_load_state()
+    key.refresh_from_db()
+    assert key.name == "工作手机 — office"
+    assert page.locator(".mfa-name strong").inner_text() == key.name
+    assert key.name in page.locator(".messages").inner_text()
+    _check(page, screenshot_dir, f"renamed-{tag}")

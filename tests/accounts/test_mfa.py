@@ -7,13 +7,16 @@ import re
 import pytest
 from axes.models import AccessAttempt
 from django.contrib import admin
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import translation
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import AuditLog
+from accounts.services import mfa
+from accounts.services.audit import Actor
 from tests.accounts.factories import PASSWORD, CustomerFactory, ResellerFactory, StaffFactory
 from tests.mfa_support import (
     passkey,
@@ -252,6 +255,93 @@ def test_own_passkey_is_listed_and_removed(client):
     client.post(reverse("mfa_passkey_remove", args=[mine.pk]))
     assert not WebAuthnCredential.objects.filter(pk=mine.pk).exists()
     assert AuditLog.objects.filter(action="mfa.passkey.remove").exists()
+
+
+# --- passkey names -------------------------------------------------------------------------
+
+
+def _rename(client, key, name):
+    return client.post(
+        reverse("mfa_passkey_rename", args=[key.pk]), {f"passkey-{key.pk}-name": name}
+    )
+
+
+def test_a_new_passkey_is_named_after_the_browser_that_made_it():
+    user = CustomerFactory()
+    mine = passkey(user, name="")
+    agent = (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36"
+    )
+    with translation.override("en"):
+        mfa.passkey_added(user=user, passkey_id=mine.pk, user_agent=agent, actor=Actor(user))
+    mine.refresh_from_db()
+    assert mine.name == "Chrome on Android"
+    row = AuditLog.objects.get(action="mfa.passkey.add")
+    assert row.detail == {"user": user.username, "passkey": mine.pk, "name": "Chrome on Android"}
+
+
+def test_a_passkey_is_renamed_trimmed_and_audited(client):
+    user = CustomerFactory()
+    mine = passkey(user, name="Chrome on Android")
+    verified_login(client, user, device=mine)
+    page = client.get(MFA).content.decode()
+    assert f'action="/accounts/profile/two-factor/passkeys/{mine.pk}/rename/"' in page
+    assert f'<label for="id_passkey-{mine.pk}-name">Passkey name</label>' in page
+    response = _rename(client, mine, "  Work phone  ")
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.name == "Work phone"
+    row = AuditLog.objects.get(action="mfa.passkey.rename")
+    assert row.user == user
+    assert row.detail == {
+        "user": user.username,
+        "passkey": mine.pk,
+        "name": ["Chrome on Android", "Work phone"],
+    }
+    page = client.get(MFA).content.decode()
+    assert "The passkey is now called “Work phone”." in page
+    assert "<strong>Work phone</strong>" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("   ", "Enter a name for the passkey."), ("x" * 65, "A name is at most 64 characters.")],
+)
+def test_a_blank_or_too_long_name_is_a_field_error_and_changes_nothing(client, name, error):
+    user = CustomerFactory()
+    mine = passkey(user, name="Laptop")
+    verified_login(client, user, device=mine)
+    response = _rename(client, mine, name)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<ul class="field-error" id="id_passkey-{mine.pk}-name_error"><li>{error}</li>' in html
+    assert '<details class="mfa-rename" open>' in html
+    mine.refresh_from_db()
+    assert mine.name == "Laptop"
+    assert not AuditLog.objects.filter(action="mfa.passkey.rename").exists()
+
+
+def test_a_customer_cannot_rename_anothers_passkey(client):
+    owner, other = CustomerFactory(), CustomerFactory()
+    theirs = passkey(owner, name="Owner-key-7")
+    verified_login(client, other)
+    assert _rename(client, theirs, "Mine now").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.name == "Owner-key-7"
+    assert not AuditLog.objects.filter(action="mfa.passkey.rename").exists()
+
+
+def test_renaming_needs_a_post_with_the_csrf_token(client):
+    user = CustomerFactory()
+    mine = passkey(user, name="Laptop")
+    verified_login(client, user, device=mine)
+    assert client.get(reverse("mfa_passkey_rename", args=[mine.pk])).status_code == 405
+    guarded = Client(enforce_csrf_checks=True)
+    verified_login(guarded, user, device=mine)
+    assert _rename(guarded, mine, "Work phone").status_code == 403
+    mine.refresh_from_db()
+    assert mine.name == "Laptop"
 
 
 def test_a_first_passkey_gets_recovery_codes_shown_once(client):
