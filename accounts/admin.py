@@ -268,16 +268,14 @@ class InvitationAdmin(admin.ModelAdmin):
             return
         obj.invited_by = request.user
         obj.save()
-        onboarding.invitation_mail(invitation=obj, base_url=request.build_absolute_uri("/"))
+        onboarding.invitation_mail_queue(invitation=obj, base_url=request.build_absolute_uri("/"))
         self.message_user(request, _("The invitation was e-mailed to %s.") % obj.email)
 
     @admin.action(description=_("Resend the invitation e-mail (pending only)"))
     def resend(self, request, queryset):
         sent = 0
-        for invitation in queryset.filter(accepted_at__isnull=True).select_related(
-            "vos_account", "invited_by"
-        ):
-            onboarding.invitation_mail(
+        for invitation in queryset.filter(accepted_at__isnull=True):
+            onboarding.invitation_mail_queue(
                 invitation=invitation, base_url=request.build_absolute_uri("/")
             )
             sent += 1

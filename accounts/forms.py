@@ -8,12 +8,13 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
 from telephony.models import VosServer
 
+from .services.access import password_reset_email_queue
 from .services.onboarding import username_taken
 
 # The zones people pick most; a stored zone outside this list stays selectable.
@@ -91,6 +92,20 @@ class LoginForm(AuthenticationForm):
             {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         )
         _autocomplete(self.fields["password"], "current-password")
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's "forgot password" form, whose e-mails the worker sends after the commit
+    (the same e-mail staff and resellers queue): the page answers at once, mail server or
+    not, and as fast for an unknown address as for a known one."""
+
+    def save(self, *, request=None, use_https=False, domain_override=None, **kwargs):
+        if domain_override:
+            base_url = f"{'https' if use_https else 'http'}://{domain_override}/"
+        else:
+            base_url = request.build_absolute_uri("/")
+        for user in self.get_users(self.cleaned_data["email"]):
+            password_reset_email_queue(user=user, base_url=base_url)
 
 
 class NewLoginForm(forms.Form):

@@ -47,13 +47,6 @@ def _book_context(account: VosAccount, entries: list[PhoneBookEntry] | None) -> 
     }
 
 
-def _entry_or_404(account: VosAccount, e164: str) -> PhoneBookEntry:
-    entry = phonebook_entry_find(vos_account=account, e164=e164)
-    if entry is None:
-        raise Http404
-    return entry
-
-
 @customer_required
 @require_GET
 def phonebook(request: HttpRequest) -> HttpResponse:
@@ -118,16 +111,29 @@ def _book_unavailable(request: HttpRequest, account: VosAccount, error: str = ""
     return render(request, "telephony/phonebook.html", context)
 
 
-@customer_required
-@require_http_methods(["GET", "POST"])
-def phonebook_edit(request: HttpRequest, e164: str) -> HttpResponse:
-    account = own_account(request.user)
+def _entry_or_response(
+    request: HttpRequest, account: VosAccount, e164: str
+) -> PhoneBookEntry | HttpResponse:
+    """The entry ``e164`` of the account's book, read on the switch; the book page with a
+    notice (silent) or VOS's text (refused) when it cannot be read; 404 when it is not there."""
     try:
-        entry = _entry_or_404(account, e164)
+        entry = phonebook_entry_find(vos_account=account, e164=e164)
     except VosUnavailable:
         return _book_unavailable(request, account)
     except VosRejected as exc:
         return _book_unavailable(request, account, exc.message)
+    if entry is None:
+        raise Http404
+    return entry
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def phonebook_edit(request: HttpRequest, e164: str) -> HttpResponse:
+    account = own_account(request.user)
+    entry = _entry_or_response(request, account, e164)
+    if isinstance(entry, HttpResponse):
+        return entry
     if request.method == "POST":
         form = PhoneBookEntryForm(request.POST)
     else:
@@ -148,12 +154,9 @@ def phonebook_edit(request: HttpRequest, e164: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def phonebook_delete(request: HttpRequest, e164: str) -> HttpResponse:
     account = own_account(request.user)
-    try:
-        entry = _entry_or_404(account, e164)
-    except VosUnavailable:
-        return _book_unavailable(request, account)
-    except VosRejected as exc:
-        return _book_unavailable(request, account, exc.message)
+    entry = _entry_or_response(request, account, e164)
+    if isinstance(entry, HttpResponse):
+        return entry
     error, notice = "", ""
     if request.method == "POST":
         try:

@@ -21,7 +21,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from telephony.net import client_ip
 
-from .forms import ActivationForm, InvitationAcceptForm, LoginForm, ProfileForm
+from .forms import (
+    ActivationForm,
+    InvitationAcceptForm,
+    LoginForm,
+    ProfileForm,
+    QueuedPasswordResetForm,
+)
 from .models import Profile, Role
 from .scoping import profile_of
 from .services import onboarding, throttle
@@ -106,9 +112,7 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "registration/password_reset_form.html"
-    email_template_name = "emails/accounts/password_reset_body.txt"
-    subject_template_name = "emails/accounts/password_reset_subject.txt"
-    extra_email_context = {"portal_name": settings.PORTAL_NAME}
+    form_class = QueuedPasswordResetForm
     success_url = reverse_lazy("password_reset_done")
 
 

@@ -179,8 +179,8 @@ def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     customer = reseller_customer_rows(user=request.user).filter(account=entry.account).first()
     return render(
         request,
-        "reseller/receipt.html",
-        {"entry": entry, "legs": legs, "customer": customer},
+        "billing/receipt.html",
+        {"entry": entry, "legs": legs, "customer": customer, "reseller_area": True},
     )
 
 

@@ -11,10 +11,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from telephony.errors import Refused
@@ -47,12 +52,41 @@ def temporary_password_set(*, actor: Actor, user) -> str:
 
 def reset_email_queue(*, actor: Actor, user, base_url: str) -> None:
     """Queue the password-reset e-mail to the user's address (after the commit)."""
-    from ..tasks import password_reset_email
-
     if not user.email:
         raise Refused(_("This login has no e-mail address; use a temporary password instead."))
     audit_log(actor=actor, action="login.reset_email", outcome="ok", user=user.pk)
-    transaction.on_commit(lambda: password_reset_email.delay(user.pk, base_url))
+    password_reset_email_queue(user=user, base_url=base_url)
+
+
+def password_reset_email_queue(*, user, base_url: str) -> None:
+    """Queue the password-reset e-mail for after the commit (the reseller's and staff's
+    reset, and the login page's "forgot password"). A broker that cannot take it is logged
+    (robust), never an error on the page."""
+    from ..tasks import password_reset_email
+
+    user_id, language = user.pk, translation.get_language() or ""
+    transaction.on_commit(
+        lambda: password_reset_email.delay(user_id, base_url, language), robust=True
+    )
+
+
+def password_reset_mail(*, user, base_url: str, language: str = "") -> None:
+    """Send the password-reset e-mail now, in the user's language (else ``language``)."""
+    protocol, _sep, domain = base_url.partition("://")
+    profile = getattr(user, "profile", None)
+    language = (profile.language if profile else "") or language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "user": user,
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+            "protocol": protocol or "https",
+            "domain": domain.rstrip("/"),
+            "portal_name": settings.PORTAL_NAME,
+        }
+        subject = render_to_string("emails/accounts/password_reset_subject.txt", context).strip()
+        body = render_to_string("emails/accounts/password_reset_body.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
 @dataclass(frozen=True)

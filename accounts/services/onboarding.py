@@ -16,7 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from telephony.models import VosAccount, VosServer
@@ -171,8 +171,10 @@ def invitation_link(invitation: Invitation, *, base_url: str = "") -> str:
     return base.rstrip("/") + path
 
 
-def invitation_mail(*, invitation: Invitation, base_url: str = "") -> None:
-    """(Re)send the invitation e-mail with a fresh link."""
+def invitation_mail(*, invitation: Invitation, base_url: str = "", language: str = "") -> None:
+    """(Re)send the invitation e-mail with a fresh link, now, in ``language`` (else the
+    default). The worker's ``accounts.tasks.invitation_email``; requests queue it with
+    invitation_mail_queue."""
     context = {
         "invitation": invitation,
         "link": invitation_link(invitation, base_url=base_url),
@@ -180,10 +182,22 @@ def invitation_mail(*, invitation: Invitation, base_url: str = "") -> None:
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
         "inviter": invitation.invited_by,
     }
-    subject = render_to_string("emails/accounts/invitation_subject.txt", context).strip()
-    body = render_to_string("emails/accounts/invitation_body.txt", context)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = render_to_string("emails/accounts/invitation_subject.txt", context).strip()
+        body = render_to_string("emails/accounts/invitation_body.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
     Invitation.objects.filter(pk=invitation.pk).update(last_sent_at=timezone.now())
+
+
+def invitation_mail_queue(*, invitation: Invitation, base_url: str = "") -> None:
+    """Queue the invitation e-mail for after the commit, in the current language. A broker
+    that cannot take it is logged (robust), never an error on the inviter's page."""
+    from ..tasks import invitation_email
+
+    invitation_id, language = invitation.pk, translation.get_language() or ""
+    transaction.on_commit(
+        lambda: invitation_email.delay(invitation_id, base_url, language), robust=True
+    )
 
 
 def invitation_send(
@@ -194,7 +208,8 @@ def invitation_send(
     role: str = "customer",
     base_url: str = "",
 ) -> Invitation:
-    """Record an invitation and e-mail its link (valid INVITATION_MAX_AGE_DAYS, used once)."""
+    """Record an invitation and queue the e-mail of its link (valid INVITATION_MAX_AGE_DAYS,
+    used once); ``last_sent_at`` is set when the worker has sent it."""
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     if role in (Role.CUSTOMER, Role.RESELLER) and vos_account is None:
@@ -205,8 +220,7 @@ def invitation_send(
         vos_account=vos_account if role != Role.STAFF else None,
         invited_by=invited_by if getattr(invited_by, "pk", None) else None,
     )
-    invitation_mail(invitation=invitation, base_url=base_url)
-    invitation.refresh_from_db(fields=["last_sent_at"])
+    invitation_mail_queue(invitation=invitation, base_url=base_url)
     return invitation
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -53,16 +54,27 @@ def test_user_change_page_has_the_profile_inline(admin_client):
     assert "profile-0-topup_cap_per_day" in html and "profile-0-vos_account" in html
 
 
-def test_invitation_admin_adds_and_emails_an_invitation(admin_client):
+def test_invitation_admin_queues_the_e_mail_and_the_worker_sends_it(
+    admin_client, django_capture_on_commit_callbacks, celery_eager
+):
     account = VosAccountFactory()
-    response = admin_client.post(
-        reverse("admin:accounts_invitation_add"),
-        {"email": "new@example.com", "role": Role.CUSTOMER, "vos_account": account.pk},
-    )
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(
+            reverse("admin:accounts_invitation_add"),
+            {"email": "new@example.com", "role": Role.CUSTOMER, "vos_account": account.pk},
+        )
     assert response.status_code == 302
+    assert mail.outbox == [] and len(queued) == 1
     invitation = Invitation.objects.get()
-    assert invitation.invited_by is not None and invitation.last_sent_at is not None
-    assert mail.outbox[0].to == ["new@example.com"]
+    assert invitation.invited_by is not None and invitation.last_sent_at is None
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "The invitation was e-mailed to new@example.com." in messages
+
+    queued[0]()
+    invitation.refresh_from_db()
+    assert invitation.last_sent_at is not None
+    assert [m.to for m in mail.outbox] == [["new@example.com"]]
+    assert "/accounts/invitation/" in mail.outbox[0].body
 
 
 def test_invitation_admin_refuses_a_customer_without_an_account(admin_client):
@@ -73,18 +85,20 @@ def test_invitation_admin_refuses_a_customer_without_an_account(admin_client):
     assert not Invitation.objects.exists()
 
 
-def test_resend_action_mails_pending_invitations_only(admin_client):
+def test_resend_action_mails_pending_invitations_only(
+    admin_client, django_capture_on_commit_callbacks, celery_eager
+):
     account = VosAccountFactory()
     pending = onboarding.invitation_send(
         email="p@example.com", vos_account=account, invited_by=None
     )
     done = onboarding.invitation_send(email="d@example.com", vos_account=account, invited_by=None)
     Invitation.objects.filter(pk=done.pk).update(accepted_at=done.created_at)
-    mail.outbox.clear()
-    response = admin_client.post(
-        reverse("admin:accounts_invitation_changelist"),
-        {"action": "resend", "_selected_action": [pending.pk, done.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:accounts_invitation_changelist"),
+            {"action": "resend", "_selected_action": [pending.pk, done.pk]},
+        )
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [["p@example.com"]]
 

@@ -26,12 +26,23 @@ def _accept(client, path, username="newcomer", password=NEW_PASSWORD):
 
 
 @pytest.fixture
-def invitation(db):
+def sent(django_capture_on_commit_callbacks, celery_eager):
+    """Run what invitation_send queues (after the commit, in the worker) as it returns."""
+
+    def send(**kwargs) -> Invitation:
+        with django_capture_on_commit_callbacks(execute=True):
+            invitation = onboarding.invitation_send(**kwargs)
+        invitation.refresh_from_db()
+        return invitation
+
+    return send
+
+
+@pytest.fixture
+def invitation(sent):
     reseller = ResellerFactory()
     account = VosAccountFactory(server=reseller.profile.vos_account.server, account="7001")
-    return onboarding.invitation_send(
-        email="new.customer@example.com", vos_account=account, invited_by=reseller
-    )
+    return sent(email="new.customer@example.com", vos_account=account, invited_by=reseller)
 
 
 def test_invitation_send_records_the_row_and_emails_a_signed_link(invitation):
@@ -108,8 +119,8 @@ def test_invitation_accept_checks_the_password_and_username(client, invitation):
     assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
 
 
-def test_staff_invitations_make_staff_logins_without_an_account(client):
-    invitation = onboarding.invitation_send(
+def test_staff_invitations_make_staff_logins_without_an_account(client, sent):
+    invitation = sent(
         email="ops@example.com", vos_account=None, invited_by=StaffFactory(), role=Role.STAFF
     )
     response = _accept(client, _link_path(mail.outbox[0]), username="ops")

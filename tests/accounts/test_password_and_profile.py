@@ -14,11 +14,16 @@ pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "Quiet-Harbour-2031"
 
 
-def test_password_reset_emails_a_link_that_sets_a_new_password(client):
+def test_password_reset_emails_a_link_that_sets_a_new_password(
+    client, django_capture_on_commit_callbacks, celery_eager
+):
     user = CustomerFactory(email="carol@example.com")
-    response = client.post(reverse("password_reset"), {"email": "carol@example.com"})
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(reverse("password_reset"), {"email": "carol@example.com"})
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == [] and len(queued) == 1  # the worker sends it, after the commit
+    queued[0]()
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     assert user.username in body

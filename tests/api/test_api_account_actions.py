@@ -59,8 +59,9 @@ def test_a_login_link_logs_the_customer_in_once(reseller_api, world):
     assert AuditLog.objects.filter(action="login.link_use").count() == 1
 
 
-def test_an_invitation_is_e_mailed(reseller_api):
-    response = reseller_api.post("/customers/1002/invitation", {"email": "new@example.com"})
+def test_an_invitation_is_e_mailed(reseller_api, django_capture_on_commit_callbacks, celery_eager):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reseller_api.post("/customers/1002/invitation", {"email": "new@example.com"})
     assert response.status_code == 201, response.json()
     assert Invitation.objects.filter(email="new@example.com").exists()
     assert mail.outbox and mail.outbox[0].to == ["new@example.com"]
