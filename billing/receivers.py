@@ -29,14 +29,16 @@ from .tasks import (
 def _queue_receipt(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> None:
     if entry.state == LedgerEntry.State.APPLIED and entry.customer_facing:
         entry_id = entry.pk
-        transaction.on_commit(lambda: receipt_email.delay(entry_id))
+        transaction.on_commit(lambda: receipt_email.delay(entry_id), robust=True)
 
 
 @receiver(ledger_entry_settled, dispatch_uid="billing.confirm")
 def _queue_confirmation(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> None:
     if entry.state == LedgerEntry.State.UNKNOWN:
         root_id = entry.parent_id or entry.pk
-        transaction.on_commit(lambda: movement_confirm.apply_async((root_id,), countdown=2))
+        transaction.on_commit(
+            lambda: movement_confirm.apply_async((root_id,), countdown=2), robust=True
+        )
 
 
 @receiver(ledger_entry_settled, dispatch_uid="billing.online_settled")
@@ -44,17 +46,17 @@ def _online_settled(sender, *, entry: LedgerEntry, previous: str, **kwargs) -> N
     # The credit row's end state (directly or by reconciliation) moves the payment once.
     if online_credit_settled(entry=entry) and entry.state == LedgerEntry.State.APPLIED:
         payment_id = entry.online_payment_id
-        transaction.on_commit(lambda: online_receipt_email.delay(payment_id))
+        transaction.on_commit(lambda: online_receipt_email.delay(payment_id), robust=True)
 
 
 @receiver(online_payment_paid, dispatch_uid="billing.online_credit")
 def _queue_online_credit(sender, *, payment_id: int, **kwargs) -> None:
-    transaction.on_commit(lambda: online_credit.delay(payment_id))
+    transaction.on_commit(lambda: online_credit.delay(payment_id), robust=True)
 
 
 @receiver(online_reversal_created, dispatch_uid="billing.online_reversal")
 def _queue_online_reversal(sender, *, entry_id: int, **kwargs) -> None:
-    transaction.on_commit(lambda: online_reversal.delay(entry_id))
+    transaction.on_commit(lambda: online_reversal.delay(entry_id), robust=True)
 
 
 @receiver(ledger_entry_settled, dispatch_uid="billing.pay_history")
@@ -62,7 +64,8 @@ def _queue_pay_history(sender, *, entry: LedgerEntry, previous: str, **kwargs) -
     if entry.state == LedgerEntry.State.APPLIED:
         entry_id = entry.pk
         transaction.on_commit(
-            lambda: entry_pay_history.apply_async((entry_id,), countdown=PAY_HISTORY_DELAY_SECONDS)
+            lambda: entry_pay_history.apply_async((entry_id,), countdown=PAY_HISTORY_DELAY_SECONDS),
+            robust=True,
         )
 
 

@@ -154,7 +154,7 @@ def event_emit(*, owner_ids: Iterable[int], event: str, data: dict[str, Any]) ->
     if ids:
         from ..tasks import webhook_deliver  # tasks import this module: no cycle at load
 
-        transaction.on_commit(lambda: [webhook_deliver.delay(i) for i in ids])
+        transaction.on_commit(lambda: [webhook_deliver.delay(i) for i in ids], robust=True)
     return ids
 
 
@@ -276,7 +276,7 @@ def _disable(endpoint: WebhookEndpoint, now) -> None:
         from ..tasks import webhook_disabled_email
 
         endpoint_id = endpoint.pk
-        transaction.on_commit(lambda: webhook_disabled_email.delay(endpoint_id))
+        transaction.on_commit(lambda: webhook_disabled_email.delay(endpoint_id), robust=True)
 
 
 def deliveries_due(*, now=None) -> list[int]:

@@ -346,3 +346,28 @@ def test_resellers_see_their_customers_card_topups_and_only_theirs(client, world
     assert client.get(reverse("reseller:receipt", args=[entry.pk])).status_code == 404
     other = client.get(reverse("reseller:topups")).content.decode()
     assert reverse("reseller:receipt", args=[entry.pk]) not in other
+
+
+def test_a_broker_that_is_down_after_the_card_applied_still_shows_the_receipt(
+    customer_client, world, vos_emulator, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The money moved and the row is committed: a queue that refuses the receipt e-mail is
+    logged, and the customer still sees what the switch got (never a 500)."""
+    from kombu.exceptions import OperationalError
+
+    from billing import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    for task in (tasks.receipt_email, tasks.entry_pay_history):
+        monkeypatch.setattr(task, "delay", broker_down)
+        monkeypatch.setattr(task, "apply_async", broker_down)
+    before = vos_emulator.state.balance("1001")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = card_post(customer_client, "9000000002", "222222")
+    entry = LedgerEntry.objects.get()
+    assert done.status_code == 302 and entry.state == State.APPLIED
+    assert vos_emulator.state.balance("1001") == before + 20
+    assert "The switch has confirmed it" in customer_client.get(done["Location"]).content.decode()
+    assert "Connection refused" in caplog.text
