@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..models import Cdr, SyncState, VosServer
 from ..selectors import day_start, known_accounts, server_today
-from ..vos import CdrRecord, VosClient, chunked, day_windows, fetched_ahead
+from ..vos import VosClient, chunked, day_windows, fetched_ahead
 from .cdr_partitions import is_partitioned, partitions_drop_before
 from .cdr_store import cdrs_store, retention_cutoff
 from .jobs import cursor_date, job_lock, run_client
@@ -48,12 +48,12 @@ def cdrs_fetch(
     """
     accounts = known_accounts(server) if accounts is None else list(accounts)
 
-    def ask(batch: list[str]) -> list[CdrRecord]:
-        return client.get_cdrs(accounts=batch, begin=first, end=last)
+    def ask(batch: list[str]) -> list[Any]:
+        return client.get_cdr_wire_records(accounts=batch, begin=first, end=last)
 
     added = 0
     for records in fetched_ahead(ask, chunked(accounts, CDR_ACCOUNTS_PER_CALL)):
-        added += cdrs_store(server=server, records=records)
+        added += cdrs_store(server=server, records=client.cdrs_decoded(records))
     return added
 
 

@@ -350,17 +350,42 @@ class VosClient(PhoneCalls, VosTransport):
         Asks in windows of ``cdr_window_days`` days; a -10033 answer halves the window (and
         the client remembers the smaller size) until one day is refused too.
         """
+        return self.cdrs_decoded(
+            self.get_cdr_wire_records(
+                accounts=accounts,
+                begin=begin,
+                end=end,
+                caller_e164=caller_e164,
+                callee_e164=callee_e164,
+            )
+        )
+
+    def cdrs_decoded(self, records: list[Any]) -> list[CdrRecord]:
+        """`get_cdr_wire_records`' records decoded (malformed ones skipped, as everywhere)."""
+        return self._decoded(records, CdrRecord.from_wire, "GetCdr")
+
+    def get_cdr_wire_records(
+        self,
+        *,
+        accounts: Sequence[str],
+        begin: date,
+        end: date,
+        caller_e164: str = "",
+        callee_e164: str = "",
+    ) -> list[Any]:
+        """`get_cdrs` with the records left as the JSON decoder gave them, for a caller that
+        decodes them elsewhere (the backfill: in its own thread, while the next answer comes)."""
         payload: dict[str, Any] = {"accounts": list(accounts)}
         if caller_e164:
             payload["callerE164"] = caller_e164
         if callee_e164:
             payload["calleeE164"] = callee_e164
 
-        def ask(first: date, last: date) -> list[CdrRecord]:
+        def ask(first: date, last: date) -> list[Any]:
             data = self.call(
                 "GetCdr", {**payload, "beginTime": format_day(first), "endTime": format_day(last)}
             )
-            return self._decoded(_list(data, "infoCdrs", "GetCdr"), CdrRecord.from_wire, "GetCdr")
+            return _list(data, "infoCdrs", "GetCdr")
 
         windows = halved_on_too_long(begin, end, self.cdr_window_days, ask, learn=self._learn)
         return [record for _, _, records in windows for record in records]

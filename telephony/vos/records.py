@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from hashlib import blake2b
+from itertools import repeat
 from typing import Any
 
 from .errors import MalformedRecord
 from .keys import natural_key
 from .phones import PhoneBookEntry, PhoneInfo
 from .wire import (
+    EPOCH,
     INT32,
     INT64,
+    MAX_MILLIS,
+    MAX_TEXT,
+    MIN_MILLIS,
     POSITIVE_INT,
     POSITIVE_INT64,
     POSITIVE_SMALL,
@@ -270,6 +275,10 @@ class CdrRecord:
 
     @classmethod
     def from_wire(cls, record: Any, interface: str = "GetCdr") -> CdrRecord:
+        return _cdr_plain(record, interface) or cls._from_fields(record, interface)
+
+    @classmethod
+    def _from_fields(cls, record: Any, interface: str) -> CdrRecord:
         f = Fields(record, interface)
         start = f.required_time("start")
         return cls(
@@ -294,6 +303,85 @@ class CdrRecord:
             end_reason=f.int("endReason", INT32),
             flow_no=f.optional_int("flowNo", INT64),
         )
+
+
+# CdrRecord's text fields in its order (fee_prefix, after fee there, last here), and its
+# integer fields with the bounds Fields.int would check (start and stop: epoch millis).
+_CDR_TEXT_KEYS = (
+    "agentAccount",
+    "callerE164",
+    "callerAccessE164",
+    "calleeE164",
+    "calleeAccessE164",
+    "callerGateway",
+    "calleeGateway",
+    "callerip",
+    "calleeip",
+    "feePrefix",
+)
+_CDR_INT_KEYS = ("start", "stop", "holdTime", "feeTime", "callLevel", "endDirection", "endReason")
+_ONLY_STR = frozenset({str})
+_ONLY_INT = frozenset({int})
+_MONEY_TYPES = frozenset({Decimal, int})
+
+
+def _cdr_ints_in_bounds(start: int, stop: int, hold: int, billed: int, *small: int) -> bool:
+    level, direction, reason = small
+    return (
+        MIN_MILLIS <= start <= MAX_MILLIS
+        and (stop == 0 or MIN_MILLIS <= stop <= MAX_MILLIS)
+        and POSITIVE_INT[0] <= hold <= POSITIVE_INT[1]
+        and POSITIVE_INT[0] <= billed <= POSITIVE_INT[1]
+        and POSITIVE_SMALL[0] <= level <= POSITIVE_SMALL[1]
+        and POSITIVE_SMALL[0] <= direction <= POSITIVE_SMALL[1]
+        and INT32[0] <= reason <= INT32[1]
+    )
+
+
+def _cdr_plain(record: Any, interface: str) -> CdrRecord | None:
+    """CdrRecord.from_wire of a record holding only plain values, in a few C-level passes.
+
+    Plain: strings for the text fields, ints within their columns' bounds, money as the JSON
+    decoder gives it, absent fields (VOS omits nulls). The result is the one the field-by-field
+    decoding gives; for anything else (None, numbers as strings, out of range) it returns
+    None and the caller decodes field by field, with its exact errors.
+    """
+    if type(record) is not dict:
+        return None
+    get = record.get
+    account = get("account")
+    texts = tuple(map(get, _CDR_TEXT_KEYS, repeat("")))
+    ints = tuple(map(get, _CDR_INT_KEYS, repeat(0)))
+    flow_no = get("flowNo")
+    fee = get("fee")
+    plain = (
+        type(account) is str
+        and 0 < len(account) <= MAX_TEXT
+        and _ONLY_STR.issuperset(map(type, texts))
+        and max(map(len, texts)) <= MAX_TEXT
+        and _ONLY_INT.issuperset(map(type, ints))
+        and _cdr_ints_in_bounds(*ints)
+        and (flow_no is None or (type(flow_no) is int and INT64[0] <= flow_no <= INT64[1]))
+        and (fee is None or type(fee) in _MONEY_TYPES)
+    )
+    if not plain:
+        return None
+    start_ms, stop_ms, hold, billed, level, direction, reason = ints
+    start = EPOCH + timedelta(milliseconds=start_ms)
+    return CdrRecord(
+        account,
+        *texts[:-1],
+        start,
+        EPOCH + timedelta(milliseconds=stop_ms) if stop_ms else start,
+        hold,
+        billed,
+        to_money(fee, field_name="fee", interface=interface),  # None: Decimal("0")
+        texts[-1],
+        level,
+        direction,
+        reason,
+        flow_no,
+    )
 
 
 @dataclass(frozen=True, slots=True)

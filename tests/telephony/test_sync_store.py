@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
 from telephony import vos
 from telephony.models import MIRRORED_FIELDS, Cdr, VosAccount
@@ -90,6 +92,43 @@ def test_a_whole_second_start_is_found_by_time_range_lookups(server):
 
     assert Cdr.objects.filter(start__gte=record.start, start__lt=record.stop).count() == 1
     assert Cdr.objects.filter(start__gt=record.start).count() == 0
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        START,
+        START.replace(microsecond=0),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 1, 8, 0, 0, 1000, tzinfo=ZoneInfo("Asia/Shanghai")),
+    ],
+)
+def test_row_times_are_what_the_orm_stores(moment):
+    """The ingest's raw-SQL time values are the ORM's own (SQLite: its UTC text)."""
+    adapt = cdr_store._datetime_adapter()
+    if connection.vendor == "postgresql":
+        assert adapt(moment) is moment
+    else:
+        assert adapt(moment) == connection.ops.adapt_datetimefield_value(moment)
+
+
+def test_stored_times_order_and_filter_as_orm_written_ones(server):
+    starts = [
+        START.replace(microsecond=0),
+        START,
+        START + timedelta(microseconds=1),
+        START.replace(microsecond=0) + timedelta(seconds=1),
+        START.astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=1),
+    ]
+    records = [cdr_record(start=start, stop=start, flow_no=n) for n, start in enumerate(starts)]
+
+    assert cdr_store.cdrs_store(server=server, records=records[::-1]) == len(records)
+
+    rows = Cdr.objects.filter(server=server)
+    assert list(rows.order_by("start").values_list("start", flat=True)) == sorted(starts)
+    assert rows.filter(start__gt=START).count() == 3
+    assert rows.filter(start__gte=START, start__lt=starts[3]).count() == 2
+    assert rows.get(start=starts[4]).flow_no == 4
 
 
 def test_storing_records_counts_only_the_rows_added(server):

@@ -171,3 +171,61 @@ def test_any_json_value_as_a_body_is_an_object_or_malformed(value):
     except VosMalformed:
         return
     assert isinstance(data, dict)
+
+
+# A GetCdr record as a switch sends it, and values near each field's edges.
+CDR_WIRE = {
+    "account": "1001",
+    "agentAccount": "a0001",
+    "callerE164": "8613800000001",
+    "callerAccessE164": "8613800000001",
+    "calleeE164": "8613929668761",
+    "calleeAccessE164": "8613929668761",
+    "callerGateway": "",
+    "calleeGateway": "GW-CN-MOBILE",
+    "callerip": "203.0.113.105",
+    "calleeip": "198.51.100.11",
+    "start": 1767225600000,
+    "stop": 1767225705000,
+    "holdTime": 96,
+    "feeTime": 120,
+    "fee": Decimal("0.1"),
+    "feePrefix": "86139",
+    "callLevel": 4,
+    "endDirection": 1,
+    "endReason": 16,
+    "flowNo": 1767225600000165,
+}
+edge_values = st.one_of(
+    st.sampled_from(
+        [None, "", 0, -1, 1, True, 2**15 - 1, 2**15, 2**31 - 1, 2**31, -(2**31) - 1, 2**63]
+    ),
+    st.sampled_from([946684800000 - 1, 946684800000, 4133980799999, 4133980800000]),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.decimals(allow_nan=False, allow_infinity=False, places=6),
+    st.text(max_size=3),
+    st.text(min_size=1020, max_size=1030, alphabet="9"),
+    json_values,
+)
+
+
+@FAST
+@given(
+    st.dictionaries(st.sampled_from(sorted(CDR_WIRE)), edge_values, max_size=4),
+    st.sets(st.sampled_from(sorted(CDR_WIRE)), max_size=3),
+)
+def test_a_cdr_decodes_as_field_by_field_decoding_does(changed, dropped):
+    """The plain-record shortcut of CdrRecord.from_wire gives exactly the field-by-field
+    result: the same record, or the same error."""
+    record = {k: v for k, v in (CDR_WIRE | changed).items() if k not in dropped}
+
+    def decoded(decode):
+        try:
+            return decode(record, "GetCdr")
+        except VosMalformed as exc:
+            return exc.message
+
+    by_fields = decoded(CdrRecord._from_fields)
+    assert decoded(CdrRecord.from_wire) == by_fields
+    if isinstance(by_fields, CdrRecord):
+        assert str(CdrRecord.from_wire(record).fee) == str(by_fields.fee)
