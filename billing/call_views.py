@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.scoping import customer_required, own_account
 from accounts.services.phonebook_names import phonebook_names
 from telephony.calls_export import calls_export_rows
-from telephony.countries import number_country
+from telephony.countries import country_namer
 from telephony.csvsafe import csv_cell
 from telephony.labels import END_REASONS, HANGUP_SIDES, end_reason
 from telephony.models import SyncState
@@ -54,8 +54,6 @@ CSV_HEADER = (
     gettext_lazy("Callee country"),
 )
 CSV_KEYS = ("Start", "Caller", "Callee", "Duration", "Billed", "Cost", "Side", "Reason", "Country")
-# Digits that decide a number's country (telephony.countries): one look-up per prefix.
-COUNTRY_DIGITS = 8
 # A search anywhere in the number reads every call of the window: past this many calls the
 # page says so and offers the last SHORTER_WINDOW_DAYS days instead.
 SLOW_SEARCH_CALLS = 50_000
@@ -211,22 +209,20 @@ def _csv_lines(
     chunks: Iterable[list[tuple]], *, header: list[str], language: str = "en"
 ) -> Iterator[str]:
     """The CSV text, one piece per chunk of ready-made rows (telephony.calls_export), each
-    with the callee's country (looked up once per prefix)."""
+    with the callee's country (telephony.countries.country_namer: once per deciding prefix)."""
     sink = _Sink()
     writer = csv.writer(sink)
-    countries: dict[str, str] = {}
-
-    def country(callee: str) -> str:
-        prefix = (callee or "").lstrip("'+")[:COUNTRY_DIGITS]
-        if prefix not in countries:
-            countries[prefix] = csv_cell(number_country(prefix, language))
-        return countries[prefix]
+    country = country_namer(language, wrap=csv_cell)
 
     # The BOM makes Excel read the file as UTF-8 (Chinese names and notes).
     writer.writerow(header)
     yield "\ufeff" + sink.take()
     for rows in chunks:
-        writer.writerows([(*row, country(row[2])) for row in rows])
+        out = []
+        add = out.append
+        for row in rows:
+            add((*row, country(row[2])))
+        writer.writerows(out)
         yield sink.take()
 
 

@@ -189,15 +189,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, the worker and beat share the demo database. IMMEDIATE
     # transactions take the write lock when they begin, so two of them queue (up to
     # ``timeout``) instead of one failing with "database is locked" when both try to turn
-    # a read into a write (two tabs accepting one invitation at once). A 32 MB page cache and
-    # a checkpoint every 32 MB of WAL (not 4 MB) let the call-record ingest, which writes five
-    # indexes and the rollups, touch each page fewer times (docs/PERFORMANCE.md).
+    # a read into a write (two tabs accepting one invitation at once).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                " PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=8192;"
-            ),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
         }

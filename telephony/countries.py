@@ -9,6 +9,7 @@ written by ``manage.py messages_hant`` (docs/I18N.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from phonenumbers import geocoder
 _LANGS = {"zh-hans": ("zh", "Hans"), "en": ("en", None)}
 HANT = "zh-hant"
 HANT_NAMES = Path(__file__).resolve().with_name("countries_zh_hant.json")
+# The leading digits that place a number in its region (NANPA and shared codes included);
+# in the North American plan, +1 and the area code.
+_PLACE_DIGITS = 8
+_NANP_DIGITS = 4
 _PAD_TO = 12  # digits; a short prefix is padded so phonenumbers can place it in its region
 
 
@@ -32,9 +37,13 @@ def _calling_code(digits: str) -> int | None:
     return None
 
 
-@lru_cache(maxsize=4096)
 def region_of(digits: str) -> str:
-    """ISO region code (``"CN"``) of a number or prefix; ``""`` when none is known."""
+    """ISO region code (``"CN"``) of a number or prefix; ``""`` when none is known.
+
+    A calling code of one region decides alone (no parsing). A shared one is decided by the
+    digits after it: the area code in the North American plan (+1), up to _PLACE_DIGITS in
+    all for the others (+44 and its crown dependencies, +7, +39 and the Vatican...). Those
+    are parsed once per prefix and kept, so a long call list parses each area code once."""
     digits = digits.lstrip("+")
     if not digits.isdigit():
         return ""
@@ -44,12 +53,22 @@ def region_of(digits: str) -> str:
     regions = phonenumbers.region_codes_for_country_code(code)
     if len(regions) == 1:
         return "" if regions[0] == "001" else regions[0]
+    if code == 1:
+        # The area code decides, but after a repeated trunk "1" (+1 1 876...) parsing looks
+        # further: those keep the longer key.
+        length = _PLACE_DIGITS if digits[1:2] == "1" else _NANP_DIGITS
+        return _shared_region(digits[:length], regions[0])
+    return _shared_region(digits[:_PLACE_DIGITS], regions[0])
+
+
+@lru_cache(maxsize=16384)
+def _shared_region(digits: str, main: str) -> str:
     try:
         number = phonenumbers.parse("+" + digits.ljust(max(_PAD_TO, len(digits)), "0"))
     except phonenumbers.NumberParseException:
         number = None
     region = phonenumbers.region_code_for_number(number) if number is not None else None
-    return region or regions[0]
+    return region or main
 
 
 def _lang(language: str) -> tuple[str, str | None]:
@@ -103,9 +122,42 @@ def country_name(region: str, language: str = "en") -> str:
     return geocoder.country_name_for_number(example, lang, script) or region
 
 
-# The leading digits that place a number in its region (NANPA and shared codes included):
-# looking up only these keeps the cache small and hot over a long call list.
-_PLACE_DIGITS = 8
+def deciding_digits(digits: str) -> int:
+    """How many leading digits of a number region_of reads: its calling code where that
+    names one region, the area code in the North American plan, _PLACE_DIGITS for the other
+    shared codes. Three digits always tell which."""
+    digits = digits[:3]
+    if not digits.isdigit():
+        return 0
+    code = _calling_code(digits)
+    if code is None:
+        return len(digits)
+    if len(phonenumbers.region_codes_for_country_code(code)) == 1:
+        return len(str(code))
+    if code == 1:
+        return _PLACE_DIGITS if digits[1:2] == "1" else _NANP_DIGITS
+    return _PLACE_DIGITS
+
+
+def country_namer(language: str, wrap: Callable[[str], str] = str) -> Callable[[str], str]:
+    """``number_country`` for a long list of numbers (a CSV export): each name is looked up
+    once per distinct set of deciding digits, and passed through ``wrap`` once."""
+    lengths: dict[str, int] = {}
+    names: dict[str, str] = {}
+
+    def name(number: str) -> str:
+        digits = (number or "").lstrip("'+")
+        lead = digits[:3]
+        length = lengths.get(lead)
+        if length is None:
+            length = lengths[lead] = deciding_digits(lead)
+        key = digits[:length]
+        found = names.get(key)
+        if found is None:
+            found = names[key] = wrap(number_country(key, language))
+        return found
+
+    return name
 
 
 def number_country(digits: str, language: str = "en") -> str:
