@@ -89,3 +89,34 @@ def test_an_optional_field_says_so_unless_quiet_and_a_checkbox_sits_in_its_label
     html = _field(form, "agree")
     assert html.startswith('<div class="form-field">\n<label class="checkbox" for="id_agree">')
     assert '<input type="checkbox" name="agree" id="id_agree"> I agree</label>' in html
+
+
+def test_call_rows_escape_whatever_the_switch_sent():
+    """A misbehaving switch's numbers and a saved name with markup come out as text."""
+    from collections import namedtuple
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from django.template import Context, Template
+
+    Row = namedtuple(
+        "Row", "id start caller_e164 callee_e164 hold_time fee_time fee end_direction end_reason"
+    )
+    call = Row(
+        1,
+        datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
+        '<img src=x onerror="alert(1)">',
+        "8613912345678",
+        0,
+        0,
+        Decimal("0.1"),
+        1,
+        17,
+    )
+    html = Template("{% load calls %}{% call_rows calls names %}").render(
+        Context({"calls": [call], "names": {"8613912345678": "<b>Boss</b> & co"}})
+    )
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert '<span class="small saved-name">&lt;b&gt;Boss&lt;/b&gt; &amp; co</span>' in html
+    assert '<time datetime="2026-12-01T08:30:00+00:00">2026-12-01 08:30:00</time>' in html
+    assert '<span class="badge">Not answered</span>' in html
