@@ -124,11 +124,9 @@ def recent_spend(
     first = today - timedelta(days=days - 1)
     synced = calls_synced_at.isoformat() if calls_synced_at else "never"
     key = f"billing:spend:{vos_account.pk}:{tz}:{first.isoformat()}:{today.isoformat()}:{synced}"
-    series = cache.get(key)
-    if series is None:
-        series = spend_by_day(vos_account, first=first, last=today, tz=tz)
-        cache.set(key, series, SPEND_CACHE_SECONDS)
-    return series
+    return cache.get_or_set(
+        key, lambda: spend_by_day(vos_account, first=first, last=today, tz=tz), SPEND_CACHE_SECONDS
+    )
 
 
 def window_totals(
@@ -139,11 +137,9 @@ def window_totals(
     recent_spend: paging through a window or coming back to it reads them once."""
     synced = calls_synced_at.isoformat() if calls_synced_at else "never"
     key = f"billing:window:{vos_account.pk}:{start.isoformat()}:{end.isoformat()}:{synced}"
-    totals = cache.get(key)
-    if totals is None:
-        totals = period_totals(vos_account, start=start, end=end)
-        cache.set(key, totals, SPEND_CACHE_SECONDS)
-    return totals
+    return cache.get_or_set(
+        key, lambda: period_totals(vos_account, start=start, end=end), SPEND_CACHE_SECONDS
+    )
 
 
 @dataclass(frozen=True)
@@ -367,11 +363,11 @@ def statement_kept(
         f"{start.isoformat()}|{end.isoformat()}|{vos_account.balance}|{anchor}|{stamps}".encode()
     ).hexdigest()[:32]
     key = f"billing:statement:{vos_account.pk}:{key}"
-    statement = cache.get(key)
-    if statement is None:
-        statement = statement_for(vos_account, start=start, end=end, now=now)
-        cache.set(key, statement, SPEND_CACHE_SECONDS)
-    return statement
+    return cache.get_or_set(
+        key,
+        lambda: statement_for(vos_account, start=start, end=end, now=now),
+        SPEND_CACHE_SECONDS,
+    )
 
 
 def statement_for(

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from .csvsafe import csv_cell
 from .models import Cdr
+from .selectors import CSV_COLUMNS
 from .timezones import sqlite_local_time
 
 EXPORT_CHUNK = 2000
@@ -67,17 +68,7 @@ def calls_export_rows(
     """Chunks of CSV-ready tuples of ``calls`` (newest first): local start, caller, callee,
     seconds, billed seconds, cost, hang-up side, end reason. ``start``/``end`` bound the
     moments (for the zone's offsets)."""
-    inner = calls.order_by("-start", "-id").values_list(
-        "start",
-        "caller_e164",
-        "callee_e164",
-        "hold_time",
-        "fee_time",
-        "fee",
-        "end_direction",
-        "end_reason",
-        "id",
-    )
+    inner = calls.order_by("-start", "-id").values_list(*CSV_COLUMNS, "id")
     inner_sql, inner_params = inner.query.sql_with_params()
     select, params = _select(tz, start, end, sides, reasons)
     sql = f"{select} FROM ({inner_sql}) AS calls_ ORDER BY start DESC, id DESC"

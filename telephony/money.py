@@ -27,6 +27,17 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
+def _grouping() -> tuple[str, object]:
+    """The active language's thousands separator and grouping. Some locales (Simplified
+    Chinese in Django's data) define no grouping; amounts of money are still easier to read
+    in groups of three."""
+    separator = get_format("THOUSAND_SEPARATOR")
+    grouping = get_format("NUMBER_GROUPING")
+    if not separator or not grouping:
+        return ",", 3
+    return separator, grouping
+
+
 def format_amount(value, *, decimals: int | None = None) -> str:
     """The number alone, grouped and rounded for display ("-1,234.50")."""
     number = _decimal(value)
@@ -37,12 +48,7 @@ def format_amount(value, *, decimals: int | None = None) -> str:
     number = number.quantize(quantum, rounding=ROUND_HALF_UP)
     if number == 0:
         number = abs(number)  # never show "-0.00"
-    separator = get_format("THOUSAND_SEPARATOR")
-    grouping = get_format("NUMBER_GROUPING")
-    if not separator or not grouping:
-        # Some locales (Simplified Chinese in Django's data) define no grouping; amounts of
-        # money are still easier to read in groups of three.
-        separator, grouping = ",", 3
+    separator, grouping = _grouping()
     return numberformat.format(
         number,
         get_format("DECIMAL_SEPARATOR"),
@@ -74,10 +80,7 @@ def format_money(value, *, currency: str | None = None) -> str:
 def money_formatter() -> Callable[[object], str]:
     """``format_money`` with the active language's separators looked up once: for a page
     that formats many amounts (a table of calls). The same text as ``format_money``."""
-    separator = get_format("THOUSAND_SEPARATOR")
-    grouping = get_format("NUMBER_GROUPING")
-    if not separator or not grouping:
-        separator, grouping = ",", 3
+    separator, grouping = _grouping()
     if grouping != 3:
         return format_money  # other groupings (e.g. 3 then 2): Django's general formatter
     places = settings.PORTAL_AMOUNT_DECIMALS

@@ -6,7 +6,6 @@ Every query is bounded by (server, account, start range) so it runs on the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -128,13 +127,7 @@ def _raw_totals(calls: QuerySet[Cdr]) -> CallTotals:
         billed=Sum("fee_time"),
         cost=Sum("fee"),
     )
-    return CallTotals(
-        calls=row["calls"] or 0,
-        answered=row["answered"] or 0,
-        talk_seconds=row["talk"] or 0,
-        billed_seconds=row["billed"] or 0,
-        cost=money_sum(row["cost"]),
-    )
+    return _totals_of(row)
 
 
 def _rollup_totals(vos_account: VosAccount, lo: datetime, hi: datetime) -> CallTotals:
@@ -147,6 +140,11 @@ def _rollup_totals(vos_account: VosAccount, lo: datetime, hi: datetime) -> CallT
         billed=Sum("billed_seconds"),
         cost=Sum("cost"),
     )
+    return _totals_of(row)
+
+
+def _totals_of(row: dict) -> CallTotals:
+    """CallTotals of an aggregate with calls, answered, talk, billed and cost (None: 0)."""
     return CallTotals(
         calls=row["calls"] or 0,
         answered=row["answered"] or 0,
@@ -274,7 +272,7 @@ def calls_page(
 
 
 # --- CSV export ------------------------------------------------------------------------------
-
+# The columns of the export, in order (telephony.calls_export formats them in SQL).
 CSV_COLUMNS = (
     "start",
     "caller_e164",
@@ -285,11 +283,6 @@ CSV_COLUMNS = (
     "end_direction",
     "end_reason",
 )
-
-
-def calls_rows(calls: QuerySet[Cdr], *, chunk_size: int = 2000) -> Iterator[tuple]:
-    """Plain tuples (CSV_COLUMNS) newest first, streamed from the database in chunks."""
-    return calls.order_by("-start", "-id").values_list(*CSV_COLUMNS).iterator(chunk_size=chunk_size)
 
 
 # --- Server days and the mirror's state ---------------------------------------------------
