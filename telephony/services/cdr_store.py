@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
 from typing import Any
 
 from django.conf import settings
@@ -48,21 +47,40 @@ _CDR_FIELDS = (
 _ON_CONFLICT_VENDORS = {"sqlite", "postgresql"}
 
 
-# CdrRecord's text columns, account..callee_ip of _CDR_FIELDS (all CharField(max_length=64)).
-_TEXT_COLUMNS = attrgetter(*_CDR_FIELDS[3:13])
+# CdrRecord's text columns, account..callee_ip of _CDR_FIELDS (all CharField(max_length=64)),
+# and its fields in _CDR_FIELDS' order: CdrRecord is a named tuple in the same order, but
+# for flow_no, which is last there.
+_TEXTS = slice(0, 10)
+_START, _STOP, _FEE_PREFIX, _FLOW_NO = 10, 11, 15, 19
+_COUNTS = slice(
+    12, 19
+)  # hold_time, fee_time, fee, fee_prefix, call_level, end_direction, end_reason
 _TEXT_WIDTH = 64
 
 
 def _cdr_values(server_id: int, record: CdrRecord, adapt: Callable[[datetime], Any]) -> tuple:
     """One record as Cdr column values, in the order of _CDR_FIELDS."""
-    texts = _TEXT_COLUMNS(record)
-    if max(map(len, texts)) > _TEXT_WIDTH:  # rare: cut only then
-        texts = tuple(text[:_TEXT_WIDTH] for text in texts)
+    texts = record[_TEXTS]
+    counts = record[_COUNTS]
+    if (
+        max(map(len, texts)) <= _TEXT_WIDTH
+        and len(record[_FEE_PREFIX]) <= _TEXT_WIDTH
+        and min(record.hold_time, record.fee_time, record.call_level, record.end_direction) >= 0
+    ):  # what a decoded record holds but for over-long texts: the row is a re-slicing
+        return (
+            server_id,
+            record.natural_key,
+            record[_FLOW_NO],
+            *texts,
+            adapt(record[_START]),
+            adapt(record[_STOP]),
+            *counts,
+        )
     return (
         server_id,
         record.natural_key,
         record.flow_no,
-        *texts,
+        *(text[:_TEXT_WIDTH] for text in texts),
         adapt(record.start),
         adapt(record.stop),
         max(0, record.hold_time),
@@ -114,30 +132,27 @@ def _sql_names(model, fields: Sequence[str]) -> tuple[str, str]:
 
 
 def _cdrs_insert(cursor, values: list[tuple]) -> int:
-    """SQLite: the rows into a scratch table, the new ones (keys not stored yet) added to the
-    rollups, then inserted skipping stored keys; returns rows added.
+    """SQLite: the rows straight into the call table, skipping stored keys, then the rows
+    just inserted (ids above the largest before the insert) added to the rollups; returns
+    rows added.
 
-    The rollup statement runs first and is a write, so the transaction holds SQLite's one
-    write lock from there on: no other writer can add a key between the two statements.
+    The transaction holds SQLite's one write lock from its BEGIN (``transaction_mode``
+    IMMEDIATE in the settings), so no other writer adds a row between reading the largest
+    id and the insert; under a deferred BEGIN, a writer in between makes the insert fail
+    with SQLITE_BUSY instead of being counted. Ids only grow (AUTOINCREMENT).
     """
     table, columns = _sql_names(Cdr, _CDR_FIELDS)
     placeholders = ", ".join(["%s"] * len(_CDR_FIELDS))
-    cursor.execute(f"CREATE TEMP TABLE cdr_incoming AS SELECT {columns} FROM {table} WHERE 0", [])
-    try:
-        cursor.executemany(f"INSERT INTO temp.cdr_incoming VALUES ({placeholders})", values)
-        new = (
-            f"NOT EXISTS (SELECT 1 FROM {table} c WHERE c.server_id = cdr_incoming.server_id "
-            "AND c.natural_key = cdr_incoming.natural_key)"
-        )
-        cursor.execute(rollup_upsert_sql("temp.cdr_incoming", new), [])
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.cdr_incoming "
-            "WHERE TRUE ON CONFLICT DO NOTHING",
-            [],
-        )
-        return cursor.rowcount
-    finally:
-        cursor.execute("DROP TABLE temp.cdr_incoming", [])
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}", [])
+    (before,) = cursor.fetchone()
+    cursor.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING", values
+    )
+    cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE id > %s", [before])
+    (added,) = cursor.fetchone()
+    if added:
+        cursor.execute(rollup_upsert_sql(table, "id > %s"), [before])
+    return added
 
 
 def _cdrs_copy(cursor, values: list[tuple]) -> int:

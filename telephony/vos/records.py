@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from hashlib import blake2b
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import MalformedRecord
 from .keys import natural_key
@@ -231,8 +231,10 @@ class PayHistoryRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class CdrRecord:
+class CdrRecord(NamedTuple):
+    """One GetCdr record. A named tuple, not a dataclass: a backfill makes a million of
+    them, and a tuple is built in a fraction of the time (docs/PERFORMANCE.md)."""
+
     account: str
     agent_account: str
     caller_e164: str
@@ -367,21 +369,27 @@ def _cdr_plain(record: Any, interface: str) -> CdrRecord | None:
     if not plain:
         return None
     start_ms, stop_ms, hold, billed, level, direction, reason = ints
-    start = EPOCH + timedelta(milliseconds=start_ms)
-    return CdrRecord(
-        account,
-        *texts[:-1],
-        start,
-        EPOCH + timedelta(milliseconds=stop_ms) if stop_ms else start,
-        hold,
-        billed,
-        to_money(fee, field_name="fee", interface=interface),  # None: Decimal("0")
-        texts[-1],
-        level,
-        direction,
-        reason,
-        flow_no,
+    start = EPOCH + timedelta(0, 0, 0, start_ms)
+    return _new_cdr(
+        (
+            account,
+            *texts[:-1],
+            start,
+            EPOCH + timedelta(0, 0, 0, stop_ms) if stop_ms else start,
+            hold,
+            billed,
+            to_money(fee, field_name="fee", interface=interface),  # None: Decimal("0")
+            texts[-1],
+            level,
+            direction,
+            reason,
+            flow_no,
+        )
     )
+
+
+# The tuple's own constructor, without the keyword-taking __new__ of the class.
+_new_cdr = CdrRecord._make
 
 
 @dataclass(frozen=True, slots=True)

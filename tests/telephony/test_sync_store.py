@@ -395,3 +395,33 @@ def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due():
             seen.append(result)
 
     assert seen == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"flow_no": None},
+        {"caller_ip": "1" * 65},
+        {"fee_prefix": "8" * 70},
+        {"call_level": -1},
+        {"end_direction": -2, "fee_time": -3},
+    ],
+)
+def test_a_row_holds_each_column_of_its_record_by_name(overrides):
+    """The row is a re-slicing of the record where nothing needs cutting or clamping: it must
+    still match the columns by name, whatever the record holds."""
+    record = cdr_record(**overrides)
+    clamped = {"hold_time", "fee_time", "call_level", "end_direction"}
+    expected = [7, record.natural_key]
+    for name in cdr_store._CDR_FIELDS[2:]:
+        value = getattr(record, name)
+        if name in {"start", "stop"}:
+            value = str(value)
+        elif isinstance(value, str):
+            value = value[:64]
+        elif name in clamped:
+            value = max(0, value)
+        expected.append(value)
+
+    assert cdr_store._cdr_values(7, record, str) == tuple(expected)
