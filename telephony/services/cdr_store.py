@@ -52,9 +52,8 @@ _ON_CONFLICT_VENDORS = {"sqlite", "postgresql"}
 # for flow_no, which is last there.
 _TEXTS = slice(0, 10)
 _START, _STOP, _FEE_PREFIX, _FLOW_NO = 10, 11, 15, 19
-_COUNTS = slice(
-    12, 19
-)  # hold_time, fee_time, fee, fee_prefix, call_level, end_direction, end_reason
+# hold_time, fee_time, fee, fee_prefix, call_level, end_direction, end_reason
+_COUNTS = slice(12, 19)
 _TEXT_WIDTH = 64
 
 
@@ -66,7 +65,7 @@ def _cdr_values(server_id: int, record: CdrRecord, adapt: Callable[[datetime], A
         max(map(len, texts)) <= _TEXT_WIDTH
         and len(record[_FEE_PREFIX]) <= _TEXT_WIDTH
         and min(record.hold_time, record.fee_time, record.call_level, record.end_direction) >= 0
-    ):  # what a decoded record holds but for over-long texts: the row is a re-slicing
+    ):  # nearly always: nothing to cut or clamp, so the row is the record re-sliced
         return (
             server_id,
             record.natural_key,
