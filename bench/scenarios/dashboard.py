@@ -33,8 +33,10 @@ SIZES = {
     },
     "full": {
         "clients": 20,
-        "seconds": 30,
-        "rounds": 2,
+        # Six short rounds each rather than two long ones: the same minute a page, with the
+        # machine's drift spread over both pages (docs/PERFORMANCE.md, fourth round).
+        "seconds": 10,
+        "rounds": 6,
         "calls": 6_000,
         "total": 100_000,
         "single_repeat": 200,
