@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from django.conf import settings
@@ -47,49 +48,40 @@ _CDR_FIELDS = (
 _ON_CONFLICT_VENDORS = {"sqlite", "postgresql"}
 
 
-# CdrRecord's text columns, account..callee_ip of _CDR_FIELDS (all CharField(max_length=64)),
-# and its fields in _CDR_FIELDS' order: CdrRecord is a named tuple in the same order, but
-# for flow_no, which is last there.
-_TEXTS = slice(0, 10)
-_START, _STOP, _FEE_PREFIX, _FLOW_NO = 10, 11, 15, 19
-# hold_time, fee_time, fee, fee_prefix, call_level, end_direction, end_reason
-_COUNTS = slice(12, 19)
+# CdrRecord is a named tuple whose fields are in _CDR_FIELDS' order but for flow_no (last
+# there): a row is the record re-sliced. Its text columns are CharField(max_length=64).
+_FIELD = CdrRecord._fields.index
+_TEXTS = slice(_FIELD("account"), _FIELD("callee_ip") + 1)
+_START, _STOP, _FLOW_NO = _FIELD("start"), _FIELD("stop"), _FIELD("flow_no")
+_COUNTS = slice(_FIELD("hold_time"), _FIELD("end_reason") + 1)  # hold_time .. end_reason
+_TEXT_NAMES = (*CdrRecord._fields[_TEXTS], "fee_prefix")
+_NOT_NEGATIVE = ("hold_time", "fee_time", "call_level", "end_direction")
+_texts_of, _not_negative_of = attrgetter(*_TEXT_NAMES), attrgetter(*_NOT_NEGATIVE)
 _TEXT_WIDTH = 64
 
 
+def _fitted(record: CdrRecord) -> CdrRecord:
+    """The record with its texts cut to their columns and its counts at least 0."""
+    if max(map(len, _texts_of(record))) <= _TEXT_WIDTH and min(_not_negative_of(record)) >= 0:
+        return record  # nearly always: nothing to cut or clamp
+    cut = {name: getattr(record, name)[:_TEXT_WIDTH] for name in _TEXT_NAMES}
+    clamped = {name: max(0, getattr(record, name)) for name in _NOT_NEGATIVE}
+    return record._replace(**cut, **clamped)
+
+
 def _cdr_values(server_id: int, record: CdrRecord, adapt: Callable[[datetime], Any]) -> tuple:
-    """One record as Cdr column values, in the order of _CDR_FIELDS."""
-    texts = record[_TEXTS]
-    counts = record[_COUNTS]
-    if (
-        max(map(len, texts)) <= _TEXT_WIDTH
-        and len(record[_FEE_PREFIX]) <= _TEXT_WIDTH
-        and min(record.hold_time, record.fee_time, record.call_level, record.end_direction) >= 0
-    ):  # nearly always: nothing to cut or clamp, so the row is the record re-sliced
-        return (
-            server_id,
-            record.natural_key,
-            record[_FLOW_NO],
-            *texts,
-            adapt(record[_START]),
-            adapt(record[_STOP]),
-            *counts,
-        )
+    """One record as Cdr column values, in the order of _CDR_FIELDS (the fee a Decimal: both
+    drivers store it as the ORM does). The key is the record's as VOS sent it."""
+    key = record.natural_key
+    row = _fitted(record)
     return (
         server_id,
-        record.natural_key,
-        record.flow_no,
-        *(text[:_TEXT_WIDTH] for text in texts),
-        adapt(record.start),
-        adapt(record.stop),
-        max(0, record.hold_time),
-        max(0, record.fee_time),
-        # Decimal: both drivers store it as the ORM does (SQLite via Django's adapter).
-        record.fee,
-        record.fee_prefix[:_TEXT_WIDTH],
-        max(0, record.call_level),
-        max(0, record.end_direction),
-        record.end_reason,
+        key,
+        row[_FLOW_NO],
+        *row[_TEXTS],
+        adapt(row[_START]),
+        adapt(row[_STOP]),
+        *row[_COUNTS],
     )
 
 
@@ -147,8 +139,7 @@ def _cdrs_insert(cursor, values: list[tuple]) -> int:
     cursor.executemany(
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING", values
     )
-    cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE id > %s", [before])
-    (added,) = cursor.fetchone()
+    added = cursor.rowcount  # sqlite3 sums an executemany's changes; a skipped key adds none
     if added:
         cursor.execute(rollup_upsert_sql(table, "id > %s"), [before])
     return added
