@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -47,6 +47,13 @@ class PhoneFactory(factory.django.DjangoModelFactory):
     e164 = factory.Sequence(lambda n: f"8613900{n:06d}")
 
 
+def _an_hour_ago_today() -> datetime:
+    """An hour ago, but not before today's midnight (current zone): pages show today by
+    default, and in the first hour of a day an hour ago is yesterday."""
+    now = timezone.localtime()
+    return max(now - timedelta(hours=1), now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 class CdrFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Cdr
@@ -56,7 +63,7 @@ class CdrFactory(factory.django.DjangoModelFactory):
     account = "1001"
     caller_e164 = "8613800001001"
     callee_e164 = "8613912345678"
-    start = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    start = factory.LazyFunction(_an_hour_ago_today)
     stop = factory.LazyAttribute(lambda o: o.start + timedelta(seconds=o.hold_time))
     hold_time = 60
     fee_time = 60
