@@ -43,6 +43,18 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_time_zone():
+    """A request activates its user's time zone in the thread that served it (the test's own,
+    with Django's test client) and the next request sets it again; a test starts and ends
+    on the default zone, so "today" in its own code is the default zone's today."""
+    from django.utils import timezone
+
+    timezone.deactivate()
+    yield
+    timezone.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _second_factor_optional(settings):
     """Tests sign staff and resellers in with force_login or the password form alone: the
     second factor is opt-in here (``mfa_required`` in tests/mfa_support.py turns the
