@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from telephony.models import ROLLUP_BUCKET_SECONDS, Cdr, CdrRollup, VosAccount
+from telephony.money import places_adding_up
 from telephony.selectors import CallTotals, day_bounds, money_sum, period_totals
 from telephony.timezones import LocalDate, utc_offset_pieces
 
@@ -328,6 +329,15 @@ class Statement:
     @property
     def adds_up(self) -> bool:
         return self.opening + self.period.net == self.closing
+
+    @property
+    def places(self) -> int:
+        """The decimal places the figures are shown with: the portal's usual two, or more
+        where amounts of fractions of a cent would not add up as printed (a call costs
+        0.1234, say): the switch's four always do."""
+        p = self.period
+        terms = (self.opening, p.payments, p.adjustments, -p.calls, -p.other)
+        return places_adding_up(*terms, total=self.closing)
 
 
 def _window_sum(field: str, moment: str, lo: datetime, hi: datetime, extra: Q | None = None):

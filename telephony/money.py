@@ -72,9 +72,28 @@ def _with_currency(text: str, currency: str | None) -> str:
     return f"{sign}{currency}{joiner}{digits}"
 
 
-def format_money(value, *, currency: str | None = None) -> str:
+def format_money(value, *, currency: str | None = None, decimals: int | None = None) -> str:
     """The amount with the operator's currency: "USD 1,234.50", "-USD 3.00", "$1.00"."""
-    return _with_currency(format_amount(value), currency)
+    return _with_currency(format_amount(value, decimals=decimals), currency)
+
+
+# The switch keeps amounts to four decimal places (VOS money, fees).
+SWITCH_DECIMALS = 4
+
+
+def places_adding_up(*terms: Decimal, total: Decimal) -> int:
+    """The fewest decimal places, from PORTAL_AMOUNT_DECIMALS up to the switch's four, at
+    which ``terms`` (signed) rounded for display add up to ``total`` rounded: a statement's
+    figures add up as printed, not only as stored."""
+    for places in range(min(settings.PORTAL_AMOUNT_DECIMALS, SWITCH_DECIMALS), SWITCH_DECIMALS):
+        quantum = Decimal(1).scaleb(-places)
+
+        def shown(number: Decimal, quantum=quantum) -> Decimal:
+            return number.quantize(quantum, rounding=ROUND_HALF_UP)
+
+        if sum((shown(t) for t in terms), Decimal(0)) == shown(total):
+            return places
+    return SWITCH_DECIMALS
 
 
 def money_formatter() -> Callable[[object], str]:

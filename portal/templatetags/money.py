@@ -10,8 +10,9 @@ register = template.Library()
 
 
 @register.filter(name="money")
-def money(value) -> str:
-    return format_money(value)
+def money(value, decimals=None) -> str:
+    """``{{ amount|money }}``; ``{{ amount|money:4 }}`` with that many decimal places."""
+    return format_money(value, decimals=None if decimals in (None, "") else int(decimals))
 
 
 @register.filter(name="amount")

@@ -178,3 +178,37 @@ def test_a_closed_periods_statement_is_kept_until_a_sync_or_the_balance_moves(ma
         march_history, start=month, end=now + timedelta(days=40), synced=later, now=now
     )
     assert again.period.calls == running.period.calls + 2
+
+
+@pytest.mark.django_db
+def test_statement_figures_add_up_as_printed_with_fractions_of_a_cent(
+    customer_client, offline_account
+):
+    # 2.1234 - 0.0049 - 0.0049 = 2.1136 would print 2.12 - 0.00 - 0.00 = 2.11 at two places.
+    offline_account.balance = Decimal("2.1136")
+    offline_account.balance_as_of = APRIL
+    offline_account.save()
+    money = {"server": offline_account.server, "account": "1001"}
+    PayRecordFactory(**money, amount=Decimal("2.1234"), paid_at=MARCH + timedelta(days=1))
+    CdrFactory(**money, start=MARCH + timedelta(days=2), fee=Decimal("0.0049"))
+    ConsumptionFactory(**money, amount=Decimal("0.0049"), at=MARCH + timedelta(days=3))
+    response = customer_client.get(STATEMENT, {"month": "2025-03"})
+    s = response.context["statement"]
+    assert s.adds_up and s.places == 4
+    html = response.content.decode()
+    assert "USD 0.0000 + USD 2.1234 + USD 0.0000 − USD 0.0049 − USD 0.0049 = USD 2.1136" in html
+
+
+@pytest.mark.django_db
+def test_statement_figures_keep_two_places_when_those_add_up(march_history):
+    s = statement_for(march_history, start=MARCH, end=APRIL)
+    assert s.places == 2
+
+
+def test_places_adding_up_takes_the_fewest_places_that_add_up():
+    from telephony.money import places_adding_up
+
+    d = Decimal
+    assert places_adding_up(d("1.25"), d("-0.25"), total=d("1")) == 2
+    assert places_adding_up(d("1.004"), d("1.004"), total=d("2.008")) == 3  # 1.00 + 1.00 ≠ 2.01
+    assert places_adding_up(d("0.0045"), d("0.0045"), total=d("0.009")) == 4  # 0.005 + 0.005
