@@ -238,6 +238,16 @@ else:
         "store_processed": False,
     }
 
+# Rendered markup that is a function of its cache key alone (a chart keyed by every bar it
+# draws, links keyed by the language): kept in each web process's own memory, so reading it
+# back is no round trip to Redis or the disk, and never stale, so no process has to be told.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": 3600,
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
+
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -34,12 +34,15 @@ def vos_client(vos_emulator):  # noqa: F811
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttles and job locks live in the cache (Redis in CI): start every test clean."""
-    from django.core.cache import cache
+    """Throttles and job locks live in the cache (Redis in CI), rendered fragments in the
+    process's own memory: start every test clean."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture(autouse=True)

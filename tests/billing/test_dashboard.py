@@ -350,3 +350,16 @@ def test_dashboard_spend_shows_new_calls_once_the_call_sync_has_run(
     assert response.context["chart"].total == Decimal("3.5")
     html = response.content.decode()
     assert f'data-figure="spend-30">{format_money(Decimal("3.5"))}<' in html
+
+
+@pytest.mark.django_db
+def test_the_kept_links_card_is_in_each_visitors_language(customer_client):
+    """The links card is rendered once per language and process (the "fragments" cache):
+    a visitor in another language gets that language's, never the first one's."""
+    dashboard = reverse("customer:dashboard")
+    english = customer_client.get(dashboard).content.decode()
+    assert "Phone book</a>" in english
+    customer_client.cookies["django_language"] = "zh-hans"
+    chinese = customer_client.get(dashboard, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "电话簿</a>" in chinese and "Phone book</a>" not in chinese
+    assert f'href="{reverse("customer:phonebook")}"' in chinese
