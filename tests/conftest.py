@@ -46,15 +46,18 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def _default_time_zone():
-    """A request activates its user's time zone in the thread that served it (the test's own,
-    with Django's test client) and the next request sets it again; a test starts and ends
-    on the default zone, so "today" in its own code is the default zone's today."""
-    from django.utils import timezone
+def _default_time_zone_and_language():
+    """A request activates its user's time zone and language in the thread that served it
+    (the test's own, with Django's test client) and the next request sets them again; a
+    test starts and ends on the defaults, so "today" in its own code is the default zone's
+    and a message a service returns is in the default language."""
+    from django.utils import timezone, translation
 
     timezone.deactivate()
+    translation.deactivate()
     yield
     timezone.deactivate()
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
