@@ -84,8 +84,10 @@ SWITCH_DECIMALS = 4
 def places_adding_up(*terms: Decimal, total: Decimal) -> int:
     """The fewest decimal places, from PORTAL_AMOUNT_DECIMALS up to the switch's four, at
     which ``terms`` (signed) rounded for display add up to ``total`` rounded: a statement's
-    figures add up as printed, not only as stored."""
-    for places in range(min(settings.PORTAL_AMOUNT_DECIMALS, SWITCH_DECIMALS), SWITCH_DECIMALS):
+    figures add up as printed, not only as stored. A portal showing more than four places
+    keeps its own."""
+    usual = settings.PORTAL_AMOUNT_DECIMALS
+    for places in range(usual, SWITCH_DECIMALS):
         quantum = Decimal(1).scaleb(-places)
 
         def shown(number: Decimal, quantum=quantum) -> Decimal:
@@ -93,7 +95,7 @@ def places_adding_up(*terms: Decimal, total: Decimal) -> int:
 
         if sum((shown(t) for t in terms), Decimal(0)) == shown(total):
             return places
-    return SWITCH_DECIMALS
+    return max(usual, SWITCH_DECIMALS)
 
 
 def money_formatter() -> Callable[[object], str]:

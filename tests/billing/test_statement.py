@@ -212,3 +212,14 @@ def test_places_adding_up_takes_the_fewest_places_that_add_up():
     assert places_adding_up(d("1.25"), d("-0.25"), total=d("1")) == 2
     assert places_adding_up(d("1.004"), d("1.004"), total=d("2.008")) == 3  # 1.00 + 1.00 ≠ 2.01
     assert places_adding_up(d("0.0045"), d("0.0045"), total=d("0.009")) == 4  # 0.005 + 0.005
+
+
+def test_places_adding_up_starts_at_the_portals_own_places(settings):
+    from telephony.money import places_adding_up
+
+    d = Decimal
+    settings.PORTAL_AMOUNT_DECIMALS = 0  # a currency without cents
+    assert places_adding_up(d("1"), d("2"), total=d("3")) == 0
+    assert places_adding_up(d("0.4"), d("0.4"), total=d("0.8")) == 1  # 0 + 0 ≠ 1
+    settings.PORTAL_AMOUNT_DECIMALS = 6
+    assert places_adding_up(d("0.0045"), d("0.0045"), total=d("0.009")) == 6
