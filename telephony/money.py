@@ -89,11 +89,8 @@ def places_adding_up(*terms: Decimal, total: Decimal) -> int:
     usual = settings.PORTAL_AMOUNT_DECIMALS
     for places in range(usual, SWITCH_DECIMALS):
         quantum = Decimal(1).scaleb(-places)
-
-        def shown(number: Decimal, quantum=quantum) -> Decimal:
-            return number.quantize(quantum, rounding=ROUND_HALF_UP)
-
-        if sum((shown(t) for t in terms), Decimal(0)) == shown(total):
+        shown = sum((t.quantize(quantum, rounding=ROUND_HALF_UP) for t in terms), Decimal(0))
+        if shown == total.quantize(quantum, rounding=ROUND_HALF_UP):
             return places
     return max(usual, SWITCH_DECIMALS)
 
