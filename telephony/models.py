@@ -225,9 +225,17 @@ class Cdr(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     # No index of its own: both composite indexes below start with server_id, and a lone one
-    # tempted PostgreSQL into scanning every row of a server.
+    # tempted PostgreSQL into scanning every row of a server. No foreign key in the
+    # database either: its deferred check of every inserted row at commit was a fifth of
+    # the ingest's database time (docs/PERFORMANCE.md). Django still deletes a server's
+    # rows with it, and a server with accounts is protected, so the ingest never writes
+    # for a server being deleted.
     server = models.ForeignKey(
-        VosServer, on_delete=models.CASCADE, related_name="+", db_index=False
+        VosServer,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     natural_key = models.CharField(max_length=40)
     flow_no = models.BigIntegerField(null=True, blank=True)
@@ -303,8 +311,13 @@ class CdrRollup(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
+    # No foreign key in the database, as on Cdr: the ingest writes both in one transaction.
     server = models.ForeignKey(
-        VosServer, on_delete=models.CASCADE, related_name="+", db_index=False
+        VosServer,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     account = models.CharField(max_length=64)
     bucket = models.DateTimeField(help_text="start of the quarter hour (UTC)")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing.models import Consumption, FeeReport, PayRecord
 from telephony import selectors, vos
-from telephony.models import Cdr, SyncState, VosAccount
+from telephony.models import Cdr, CdrRollup, SyncState, VosAccount
 from telephony.services import balances, cdrs, jobs, mirror
 from telephony.vos import VosUnavailable
 
@@ -194,6 +194,54 @@ def test_a_refused_cdr_interval_is_split_until_the_server_accepts_it(discovered,
     vos_emulator.faults.cdr_max_days = 31
     cdrs.cdr_backfill(server=discovered, first=today - timedelta(days=6), last=today)
     assert Cdr.objects.count() == count
+
+
+def test_a_backfill_reports_each_window_once_its_batches_are_all_stored(
+    discovered, vos_emulator, monkeypatch
+):
+    # One account per GetCdr call, so every window is several batches fetched in one stream.
+    monkeypatch.setattr(cdrs, "CDR_ACCOUNTS_PER_CALL", 1)
+    today = selectors.server_today(discovered)
+    first = today - timedelta(days=9)
+    accounts = VosAccount.objects.filter(server=discovered).count()
+    before = vos_emulator.calls["GetCdr"]
+    reported = []
+
+    def progress(begin, end, rows):
+        reported.append((begin, end, rows, Cdr.objects.count()))
+
+    added = cdrs.cdr_backfill(server=discovered, first=first, last=today, progress=progress)
+
+    assert added > 0
+    # 10 days in windows of CDR_WINDOW_DAYS (7): two windows, each reported once.
+    assert [(begin, end) for begin, end, _, _ in reported] == [
+        (first, first + timedelta(days=6)),
+        (first + timedelta(days=7), today),
+    ]
+    assert sum(rows for _, _, rows, _ in reported) == added == Cdr.objects.count()
+    # Each report comes after its window's rows are stored, before the next window's.
+    first_window_rows = reported[0][2]
+    assert reported[0][3] == first_window_rows
+    second_window_start = selectors.day_start(discovered, first + timedelta(days=7))
+    assert first_window_rows == Cdr.objects.filter(start__lt=second_window_start).count()
+    assert vos_emulator.calls["GetCdr"] - before == 2 * accounts
+
+
+def test_deleting_a_server_deletes_its_call_records_and_rollups(discovered):
+    run(discovered, Job.CDRS)
+    other = VosServerFactory()
+    CdrFactory(server=other)
+    assert Cdr.objects.filter(server=discovered).exists()
+    assert CdrRollup.objects.filter(server=discovered).exists()
+
+    # A server with accounts is protected; once they are gone, the server goes with its
+    # call records and rollups (Django's cascade: the tables hold no foreign key).
+    VosAccount.objects.filter(server=discovered).delete()
+    discovered.delete()
+
+    assert not Cdr.objects.filter(server_id=discovered.pk).exists()
+    assert not CdrRollup.objects.filter(server_id=discovered.pk).exists()
+    assert Cdr.objects.filter(server=other).count() == 1
 
 
 def test_the_cdr_job_remembers_the_window_the_server_accepts(discovered, vos_emulator):
