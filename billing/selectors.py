@@ -359,14 +359,15 @@ def statement_kept(
     synced: Iterable[datetime | None],
     now: datetime | None = None,
 ) -> Statement:
-    """statement_for, kept SPEND_CACHE_SECONDS in the cache for a period that has ended: under
-    the account's known balance and its time and the end of every sync of the server
-    (``synced``: call records, pay history, fee reports...), everything it is worked out
-    from, so a finished sync or a new balance shows at once. A period still running (ends
-    "now") is worked out on every view."""
+    """statement_for, kept SPEND_CACHE_SECONDS in the cache under the account's known
+    balance and its time and the end of every sync of the server (``synced``: call records,
+    pay history, fee reports...), everything it is worked out from, so a finished sync or a
+    new balance shows at once.
+
+    A period still running ("to date", cut at ``now``) is kept the same way: between two
+    syncs no movement of it reaches the mirror, so its figures cut a minute later are the
+    same ones. Like the calls page's totals, it shows a sync's rows once the sync ends."""
     now = now or timezone.now()
-    if end > now:
-        return statement_for(vos_account, start=start, end=end, now=now)
     stamps = ",".join(moment.isoformat() if moment else "-" for moment in synced)
     anchor = vos_account.balance_as_of.isoformat() if vos_account.balance_as_of else "-"
     key = hashlib.sha256(

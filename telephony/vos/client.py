@@ -374,7 +374,8 @@ class VosClient(PhoneCalls, VosTransport):
         callee_e164: str = "",
     ) -> list[Any]:
         """`get_cdrs` with the records left as the JSON decoder gave them, for a caller that
-        decodes them elsewhere (the backfill: in its own thread, while the next answer comes)."""
+        decodes them elsewhere (`cdrs_decoded`; the CDR ingest decodes in its storing thread
+        on SQLite, in its look-ahead thread on PostgreSQL)."""
         payload: dict[str, Any] = {"accounts": list(accounts)}
         if caller_e164:
             payload["callerE164"] = caller_e164

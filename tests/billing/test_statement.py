@@ -146,7 +146,7 @@ def test_statement_of_the_emulators_whole_history_opens_at_zero(
 
 
 @pytest.mark.django_db
-def test_a_closed_periods_statement_is_kept_until_a_sync_or_the_balance_moves(march_history):
+def test_a_statement_is_kept_until_a_sync_or_the_balance_moves(march_history):
     """statement_kept: the same figures as statement_for, read once per state of what they
     are worked out from; a finished sync or a new known balance shows at once."""
     from billing.selectors import statement_kept
@@ -167,17 +167,25 @@ def test_a_closed_periods_statement_is_kept_until_a_sync_or_the_balance_moves(ma
     march_history.balance = Decimal("110")
     moved = statement_kept(march_history, start=MARCH, end=APRIL, synced=later)
     assert moved.closing == synced_now.closing + 10
-    # A period still running is worked out on every view.
+    # A period still running ("to date") is kept the same way: a call stored by a sync
+    # still under way shows once that sync ends.
     now = timezone.now()
     month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    running = statement_kept(
-        march_history, start=month, end=now + timedelta(days=40), synced=later, now=now
-    )
+    running_end = now + timedelta(days=40)
+    running = statement_kept(march_history, start=month, end=running_end, synced=later, now=now)
+    assert running == statement_for(march_history, start=month, end=running_end, now=now)
     CdrFactory(**money, start=now - timedelta(seconds=1), fee=Decimal("2"))
+    a_second_later = now + timedelta(seconds=1)
     again = statement_kept(
-        march_history, start=month, end=now + timedelta(days=40), synced=later, now=now
+        march_history, start=month, end=running_end, synced=later, now=a_second_later
     )
-    assert again.period.calls == running.period.calls + 2
+    assert again.period.calls == running.period.calls
+    cdr_sync_ended = [*later, a_second_later]
+    after_sync = statement_kept(
+        march_history, start=month, end=running_end, synced=cdr_sync_ended, now=a_second_later
+    )
+    assert after_sync.period.calls == running.period.calls + 2
+    assert after_sync.adds_up
 
 
 @pytest.mark.django_db
