@@ -66,8 +66,8 @@ def cdrs_fetch_windows(
     rows)`` is called once per window, after its last batch is stored. Returns rows added.
 
     On PostgreSQL the fetching thread also decodes each answer; SQLite decodes in the
-    storing thread, where it costs less (docs/PERFORMANCE.md, "The CDR ingest, fifth
-    round").
+    storing thread, where it costs less (docs/PERFORMANCE.md, "The CDR ingest as one
+    stream").
     """
     accounts = known_accounts(server) if accounts is None else list(accounts)
     if not accounts:
