@@ -226,7 +226,7 @@ class Cdr(models.Model):
     id = models.BigAutoField(primary_key=True)
     # No index of its own: both composite indexes below start with server_id, and a lone one
     # tempted PostgreSQL into scanning every row of a server. No foreign key in the
-    # database either: its deferred check of every inserted row at commit was a fifth of
+    # database either: its deferred check of every inserted row at commit was about a tenth of
     # the ingest's database time (docs/PERFORMANCE.md). Django still deletes a server's
     # rows with it, and a server with accounts is protected, so the ingest never writes
     # for a server being deleted.
