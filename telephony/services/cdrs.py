@@ -83,18 +83,16 @@ def cdrs_fetch_windows(
         for index, batch in enumerate(batches)
     ]
 
-    def ask(item: tuple[date, date, list[str], bool]) -> tuple[list[Any], bool]:
+    def ask(item: tuple[date, date, list[str], bool]) -> list[Any]:
         first, last, batch, _ = item
         records = client.get_cdr_wire_records(accounts=batch, begin=first, end=last)
-        return (client.cdrs_decoded(records), True) if decode_ahead else (records, False)
+        return client.cdrs_decoded(records) if decode_ahead else records
 
     added = window_rows = 0
-    for (first, last, _, window_done), (records, decoded) in zip(
-        asks, fetched_ahead(ask, asks), strict=True
-    ):
-        rows = cdrs_store(
-            server=server, records=records if decoded else client.cdrs_decoded(records)
-        )
+    for (first, last, _, window_done), records in zip(asks, fetched_ahead(ask, asks), strict=True):
+        if not decode_ahead:
+            records = client.cdrs_decoded(records)
+        rows = cdrs_store(server=server, records=records)
         added += rows
         window_rows += rows
         if window_done:
