@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Cdr, VosAccount, VosServer
@@ -19,77 +21,68 @@ from .cdr_rollups import rollup_upsert_sql, rollups_touch
 CDR_INSERT_BATCH = 20000
 
 
-# Cdr fields written by `cdrs_store`, in the order of `_cdr_values`.
-_CDR_FIELDS = (
-    "server",
-    "natural_key",
-    "flow_no",
-    "account",
-    "agent_account",
-    "caller_e164",
-    "caller_access_e164",
-    "callee_e164",
-    "callee_access_e164",
-    "caller_gateway",
-    "callee_gateway",
-    "caller_ip",
-    "callee_ip",
-    "start",
-    "stop",
-    "hold_time",
-    "fee_time",
-    "fee",
-    "fee_prefix",
-    "call_level",
-    "end_direction",
-    "end_reason",
-)
+# Cdr fields written by `cdrs_store`, in the order of a row of `_cdr_rows`: a CdrRecord's
+# fields in its own order (its text columns are CharField(max_length=64)), then the key and
+# the server, so that a row is the record with two values added.
+_CDR_FIELDS = (*CdrRecord._fields, "natural_key", "server")
 # Backends whose INSERT takes ON CONFLICT (...) DO NOTHING (SQLite >= 3.24, PostgreSQL).
 _ON_CONFLICT_VENDORS = {"sqlite", "postgresql"}
+_ROW_ACCOUNT, _ROW_START = _CDR_FIELDS.index("account"), _CDR_FIELDS.index("start")
+_KEY = _CDR_FIELDS.index("natural_key")
 
-
-# CdrRecord is a named tuple whose fields are in _CDR_FIELDS' order but for flow_no (last
-# there): a row is the record re-sliced. Its text columns are CharField(max_length=64).
 _FIELD = CdrRecord._fields.index
-_TEXTS = slice(_FIELD("account"), _FIELD("callee_ip") + 1)
-_START, _STOP, _FLOW_NO = _FIELD("start"), _FIELD("stop"), _FIELD("flow_no")
-_COUNTS = slice(_FIELD("hold_time"), _FIELD("end_reason") + 1)  # hold_time .. end_reason
-_TEXT_NAMES = (*CdrRecord._fields[_TEXTS], "fee_prefix")
+_START, _STOP = _FIELD("start"), _FIELD("stop")
+_TEXT_NAMES = (*CdrRecord._fields[_FIELD("account") : _FIELD("callee_ip") + 1], "fee_prefix")
 _NOT_NEGATIVE = ("hold_time", "fee_time", "call_level", "end_direction")
 _texts_of, _not_negative_of = attrgetter(*_TEXT_NAMES), attrgetter(*_NOT_NEGATIVE)
 _TEXT_WIDTH = 64
 
 
+def _all_fit(records: Sequence[CdrRecord]) -> bool:
+    """Whether no record of ``records`` has a text longer than its column or a negative
+    count: nearly always. Checked for the batch at once (C loops, no call a record)."""
+    texts = chain.from_iterable(map(_texts_of, records))
+    counts = chain.from_iterable(map(_not_negative_of, records))
+    return max(map(len, texts), default=0) <= _TEXT_WIDTH and min(counts, default=0) >= 0
+
+
 def _fitted(record: CdrRecord) -> CdrRecord:
     """The record with its texts cut to their columns and its counts at least 0."""
-    if max(map(len, _texts_of(record))) <= _TEXT_WIDTH and min(_not_negative_of(record)) >= 0:
-        return record  # nearly always: nothing to cut or clamp
     cut = {name: getattr(record, name)[:_TEXT_WIDTH] for name in _TEXT_NAMES}
     clamped = {name: max(0, getattr(record, name)) for name in _NOT_NEGATIVE}
     return record._replace(**cut, **clamped)
 
 
-def _cdr_values(server_id: int, record: CdrRecord, adapt: Callable[[datetime], Any]) -> tuple:
-    """One record as Cdr column values, in the order of _CDR_FIELDS (the fee a Decimal: both
-    drivers store it as the ORM does). The key is the record's as VOS sent it."""
-    key = record.natural_key
-    row = _fitted(record)
-    return (
-        server_id,
-        key,
-        row[_FLOW_NO],
-        *row[_TEXTS],
-        adapt(row[_START]),
-        adapt(row[_STOP]),
-        *row[_COUNTS],
-    )
+def _cdr_rows(
+    server_id: int, records: Sequence[CdrRecord], adapt: Callable[[datetime], Any]
+) -> list[tuple]:
+    """The records as Cdr column values, in the order of _CDR_FIELDS (the fee a Decimal: both
+    drivers store it as the ORM does). The key is each record's as VOS sent it."""
+    keys = [record.natural_key for record in records]
+    if not _all_fit(records):
+        records = [_fitted(record) for record in records]
+    if adapt is _unchanged:
+        return [(*record, key, server_id) for record, key in zip(records, keys, strict=True)]
+    return [
+        (
+            *record[:_START],
+            adapt(record[_START]),
+            adapt(record[_STOP]),
+            *record[_STOP + 1 :],
+            key,
+            server_id,
+        )
+        for record, key in zip(records, keys, strict=True)
+    ]
 
 
-def _first_of_each_key(values: Iterable[tuple]) -> list[tuple]:
+def _first_of_each_key(values: list[tuple]) -> list[tuple]:
     """A key twice in one answer is one call: its first copy is kept (and counted once)."""
+    if len(set(map(itemgetter(_KEY), values))) == len(values):
+        return values  # nearly always
     unique: dict[str, tuple] = {}
     for row in values:
-        unique.setdefault(row[1], row)
+        unique.setdefault(row[_KEY], row)
     return list(unique.values())
 
 
@@ -122,10 +115,24 @@ def _sql_names(model, fields: Sequence[str]) -> tuple[str, str]:
     return quote(model._meta.db_table), columns
 
 
-def _cdrs_insert(cursor, values: list[tuple]) -> int:
+def _last_calls_sql(source: str, where: str = "TRUE") -> str:
+    """UPDATE moving each account's last_call_at on to its latest call in ``source`` (Cdr's
+    columns, filtered by ``where``), never back; one parameter, the server's id."""
+    quote = connection.ops.quote_name
+    table = quote(VosAccount._meta.db_table)
+    column = quote("last_call_at")
+    return (
+        f"UPDATE {table} SET {column} = latest.start FROM "
+        f"(SELECT account, MAX(start) AS start FROM {source} WHERE {where} GROUP BY account) "
+        f"AS latest WHERE {table}.server_id = %s AND {table}.account = latest.account "
+        f"AND ({table}.{column} IS NULL OR {table}.{column} < latest.start)"
+    )
+
+
+def _cdrs_insert(cursor, server_id: int, values: list[tuple]) -> int:
     """SQLite: the rows straight into the call table, skipping stored keys, then the rows
-    just inserted (ids above the largest before the insert) added to the rollups; returns
-    rows added.
+    just inserted (ids above the largest before the insert) added to the rollups and to their
+    accounts' last_call_at; returns rows added.
 
     The transaction holds SQLite's one write lock from its BEGIN (``transaction_mode``
     IMMEDIATE in the settings), so no other writer adds a row between reading the largest
@@ -142,19 +149,26 @@ def _cdrs_insert(cursor, values: list[tuple]) -> int:
     added = cursor.rowcount  # sqlite3 sums an executemany's changes; a skipped key adds none
     if added:
         cursor.execute(rollup_upsert_sql(table, "id > %s"), [before])
+        cursor.execute(_last_calls_sql(table, "id > %s"), [before, server_id])
     return added
 
 
-def _cdrs_copy(cursor, values: list[tuple]) -> int:
+def _cdrs_copy(cursor, server_id: int, values: list[tuple]) -> int:
     """PostgreSQL: COPY the rows into a scratch table, then one statement inserting them
-    (skipping stored keys) and adding the rows it inserted to the rollups. Returns rows added.
+    (skipping stored keys) and adding the rows it inserted to the rollups and to their
+    accounts' last_call_at. Returns rows added.
     """
     table, columns = _sql_names(Cdr, _CDR_FIELDS)
     cursor.execute(
         f"CREATE TEMPORARY TABLE cdr_incoming ON COMMIT DROP AS "
         f"SELECT {columns} FROM {table} WITH NO DATA"
     )
-    with cursor.copy(f"COPY cdr_incoming ({columns}) FROM STDIN") as copy:
+    # Binary COPY: no text to format or parse for the times, numbers and the fee; its
+    # column types are the scratch table's own, as the server reports them.
+    cursor.execute(f"SELECT {columns} FROM cdr_incoming LIMIT 0")
+    types = [column.type_code for column in cursor.description]
+    with cursor.copy(f"COPY cdr_incoming ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
         for row in values:
             copy.write_row(row)
     # Data-modifying CTEs run to completion whether read or not; RETURNING gives exactly the
@@ -163,8 +177,10 @@ def _cdrs_copy(cursor, values: list[tuple]) -> int:
     cursor.execute(
         f"WITH added AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM cdr_incoming "
         "ON CONFLICT DO NOTHING RETURNING server_id, account, start, hold_time, fee_time, fee), "
-        f"rolled AS ({rollup_upsert_sql('added')} RETURNING 1) "
-        "SELECT COUNT(*) FROM added"
+        f"rolled AS ({rollup_upsert_sql('added')} RETURNING 1), "
+        f"moved AS ({_last_calls_sql('added')} RETURNING 1) "
+        "SELECT COUNT(*) FROM added",
+        [server_id],
     )
     added = cursor.fetchone()[0]
     # ON COMMIT DROP alone would keep it until an enclosing transaction ends.
@@ -174,31 +190,32 @@ def _cdrs_copy(cursor, values: list[tuple]) -> int:
 
 def _cdrs_insert_fallback(server: VosServer, values: list[tuple]) -> int:
     """Other backends: the ORM's conflict-ignoring bulk insert, counted by key."""
-    keys = [v[1] for v in values]
+    keys = [v[_KEY] for v in values]
     stored = Cdr.objects.filter(server=server, natural_key__in=keys)
     before = stored.count()
-    fields = ("server_id", *_CDR_FIELDS[1:])
+    fields = (*_CDR_FIELDS[:-1], "server_id")
     Cdr.objects.bulk_create(
         [Cdr(**dict(zip(fields, v, strict=True))) for v in values], ignore_conflicts=True
     )
     added = stored.count() - before
     if added:
-        starts = [v[13] for v in values]
+        starts = [v[_ROW_START] for v in values]
         rollups_touch(server_id=server.pk, since=min(starts), until=max(starts))
+        _last_calls_update(server, values)
     return added
 
 
-def _last_calls_update(cursor, server: VosServer, latest: dict[str, datetime]) -> None:
-    """Move each account's last_call_at on to its latest call, never back."""
-    table, _ = _sql_names(VosAccount, ())
-    quote = connection.ops.quote_name
-    adapt = connection.ops.adapt_datetimefield_value
-    column = quote("last_call_at")
-    cursor.executemany(
-        f"UPDATE {table} SET {column} = %s WHERE {quote('server_id')} = %s "
-        f"AND {quote('account')} = %s AND ({column} IS NULL OR {column} < %s)",
-        [(adapt(moment), server.pk, account, adapt(moment)) for account, moment in latest.items()],
-    )
+def _last_calls_update(server: VosServer, values: list[tuple]) -> None:
+    """Other backends: move each account's last_call_at on to its latest call, never back."""
+    latest: dict[str, datetime] = {}
+    for row in values:
+        account, start = row[_ROW_ACCOUNT], row[_ROW_START]
+        if account not in latest or latest[account] < start:
+            latest[account] = start
+    for account, start in latest.items():
+        VosAccount.objects.filter(server=server, account=account).filter(
+            Q(last_call_at__isnull=True) | Q(last_call_at__lt=start)
+        ).update(last_call_at=start)
 
 
 def _sqlite_bulk_pragmas() -> None:
@@ -234,20 +251,13 @@ def cdrs_store(*, server: VosServer, records: Iterable[CdrRecord]) -> int:
         _sqlite_bulk_pragmas()
     added = 0
     for batch in chunked([r for r in records if r.start >= cutoff], CDR_INSERT_BATCH):
-        values = _first_of_each_key(_cdr_values(server.pk, record, adapt) for record in batch)
-        latest: dict[str, datetime] = {}
-        for record in batch:
-            account = record.account[:64]
-            if account not in latest or latest[account] < record.start:
-                latest[account] = record.start
+        values = _first_of_each_key(_cdr_rows(server.pk, batch, adapt))
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                rows = _cdrs_copy(cursor, values)
+                rows = _cdrs_copy(cursor, server.pk, values)
             elif raw_sql:
-                rows = _cdrs_insert(cursor, values)
+                rows = _cdrs_insert(cursor, server.pk, values)
             else:
                 rows = _cdrs_insert_fallback(server, values)
-            if rows:
-                _last_calls_update(cursor, server, latest)
         added += rows
     return added

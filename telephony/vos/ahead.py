@@ -23,6 +23,9 @@ def fetched_ahead(fetch: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
     one request at once. A failed fetch is raised where its result is due. ``fetch`` must
     not touch the database (the thread has no connection of its own).
 
+    Stages chain: ``fetched_ahead(decode, fetched_ahead(fetch, items))`` decodes each
+    result in a second thread while the first is already fetching the next one.
+
     The thread does not wait for the caller to ask: a thread woken by the caller would then
     wait for the GIL until the caller's next pause, and every request would leave late.
     """
@@ -38,6 +41,12 @@ def fetched_ahead(fetch: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         except BaseException as exc:  # handed to the caller, who raises it
             handed.put((None, exc))
             return
+        finally:
+            # Items that are themselves fetched ahead (a stage of a pipeline) stop their
+            # thread here, in the one thread that iterates them.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         handed.put((_DONE, None))
 
     thread = threading.Thread(target=produce, name="vos-ahead", daemon=True)

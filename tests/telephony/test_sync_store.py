@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
 from telephony import vos
-from telephony.models import MIRRORED_FIELDS, Cdr, VosAccount
+from telephony.models import MIRRORED_FIELDS, Cdr, CdrRollup, VosAccount
 from telephony.services import cdr_store, mirror
 from telephony.vos import CdrRecord, CustomerAnswer, VosUnavailable
 
@@ -83,6 +84,37 @@ def test_a_stored_cdr_reads_back_through_the_orm_as_the_record(server):
         "end_reason",
     ):
         assert getattr(cdr, name) == getattr(record, name), name
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {
+            "hold_time": 2**31 - 1,
+            "fee_time": 0,
+            "call_level": 2**15 - 1,
+            "end_direction": 0,
+            "end_reason": -(2**31),
+            "flow_no": 2**63 - 1,
+            # SQLite keeps NUMERIC as a double: 15 digits read back exactly.
+            "fee": Decimal("99999999999.9999"),
+        },
+        {"fee": Decimal("-0.0001"), "end_reason": 2**31 - 1, "flow_no": -(2**63)},
+        {"fee": Decimal("12"), "account": "客户-Ünïcode", "caller_gateway": "", "flow_no": 0},
+        {"start": datetime(2100, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), "fee": Decimal(0)},
+        {"start": datetime(2026, 3, 1, 8, 0, 0, 1000, tzinfo=ZoneInfo("Asia/Kolkata"))},
+    ],
+)
+def test_values_at_the_bounds_of_their_columns_are_stored_exactly(server, overrides):
+    """Whatever the decoding lets through fits its column, and reads back unchanged."""
+    record = cdr_record(**{"stop": START, **overrides})
+
+    assert cdr_store.cdrs_store(server=server, records=[record]) == 1
+
+    cdr = Cdr.objects.get(server=server)
+    for name in CdrRecord._fields:
+        assert getattr(cdr, name) == getattr(record, name), name
+    assert cdr.natural_key == record.natural_key
 
 
 def test_a_whole_second_start_is_found_by_time_range_lookups(server):
@@ -179,6 +211,43 @@ def test_last_call_at_moves_forward_only(server):
     )
     account.refresh_from_db()
     assert account.last_call_at == later
+
+
+def test_a_call_already_stored_does_not_move_last_call_at(server):
+    """last_call_at follows the calls the batch inserted, not one a re-sync sent again."""
+    account = VosAccountFactory(server=server, account="1001")
+    stored = cdr_record(flow_no=1, start=START + timedelta(hours=2))
+    cdr_store.cdrs_store(server=server, records=[stored])
+    VosAccount.objects.filter(pk=account.pk).update(last_call_at=None)
+
+    assert cdr_store.cdrs_store(server=server, records=[cdr_record(flow_no=2), stored]) == 1
+
+    account.refresh_from_db()
+    assert account.last_call_at == START
+
+
+def test_the_orm_fallback_stores_rolls_up_and_moves_last_call_at_as_raw_sql(server, monkeypatch):
+    """A backend without ON CONFLICT takes the ORM's path, with the same outcome."""
+    monkeypatch.setattr(cdr_store, "_ON_CONFLICT_VENDORS", set())
+    account = VosAccountFactory(server=server, account="1001")
+    later = START + timedelta(hours=1)
+    records = [
+        cdr_record(flow_no=1),
+        cdr_record(flow_no=2, start=later, hold_time=0, fee=Decimal("0")),
+        cdr_record(flow_no=1),
+        cdr_record(flow_no=3, caller_ip="1" * 70, call_level=-1),
+    ]
+
+    assert cdr_store.cdrs_store(server=server, records=records) == 3
+    assert cdr_store.cdrs_store(server=server, records=records) == 0
+
+    account.refresh_from_db()
+    assert account.last_call_at == later
+    assert Cdr.objects.get(server=server, flow_no=3).caller_ip == "1" * 64
+    totals = CdrRollup.objects.filter(server=server).aggregate(
+        calls=Sum("calls"), answered=Sum("answered"), cost=Sum("cost")
+    )
+    assert totals == {"calls": 3, "answered": 2, "cost": Decimal("0.2468")}
 
 
 def test_a_balance_batch_skips_only_the_rows_holding_a_newer_reading(server):
@@ -397,6 +466,70 @@ def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due():
     assert seen == [0, 1]
 
 
+def test_fetched_ahead_stages_keep_order_and_overlap():
+    """A second stage works on one result while the first fetches the next; each stage
+    still makes its calls one at a time."""
+    import threading
+    import time
+
+    events = []
+    lock = threading.Lock()
+
+    def fetch(item: int) -> int:
+        with lock:
+            events.append(("fetch", item))
+        time.sleep(0.02)
+        return item
+
+    def decode(item: int) -> int:
+        with lock:
+            events.append(("decode", item))
+        time.sleep(0.02)
+        with lock:
+            events.append(("decoded", item))
+        return item * 10
+
+    seen = list(vos.fetched_ahead(decode, vos.fetched_ahead(fetch, range(4))))
+
+    assert seen == [0, 10, 20, 30]
+    # While item 1 decodes, item 2 is being fetched: the fetch starts before the decoding ends.
+    assert events.index(("fetch", 2)) < events.index(("decoded", 1))
+    assert not any(t.name == "vos-ahead" for t in threading.enumerate())
+
+
+def test_a_caller_stopping_early_stops_every_stage():
+    import threading
+
+    fetched = []
+
+    def fetch(item: int) -> int:
+        fetched.append(item)
+        return item
+
+    stages = vos.fetched_ahead(lambda item: item, vos.fetched_ahead(fetch, range(1000)))
+    for result in stages:
+        if result == 1:
+            break
+    stages.close()
+
+    assert not any(t.name == "vos-ahead" for t in threading.enumerate())
+    assert len(fetched) < 10
+
+
+def test_a_fetch_error_of_the_first_stage_is_raised_where_its_result_is_due():
+    def fetch(item: int) -> int:
+        if item == 2:
+            raise VosUnavailable("GetCdr", "no answer")
+        return item
+
+    seen = []
+    with pytest.raises(VosUnavailable):
+        for result in vos.fetched_ahead(lambda item: item * 10, vos.fetched_ahead(fetch, range(5))):
+            seen.append(result)
+
+    assert seen == [0, 10]
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -410,12 +543,18 @@ def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due():
 )
 def test_a_row_holds_each_column_of_its_record_by_name(overrides):
     """The row is a re-slicing of the record where nothing needs cutting or clamping: it must
-    still match the columns by name, whatever the record holds."""
+    still match the columns by name, whatever the record holds, alone or in a batch whose
+    other records fit."""
     record = cdr_record(**overrides)
     clamped = {"hold_time", "fee_time", "call_level", "end_direction"}
-    expected = [7, record.natural_key]
-    for name in cdr_store._CDR_FIELDS[2:]:
-        value = getattr(record, name)
+    expected = []
+    for name in cdr_store._CDR_FIELDS:
+        if name == "natural_key":
+            value = record.natural_key
+        elif name == "server":
+            value = 7
+        else:
+            value = getattr(record, name)
         if name in {"start", "stop"}:
             value = str(value)
         elif isinstance(value, str):
@@ -423,5 +562,9 @@ def test_a_row_holds_each_column_of_its_record_by_name(overrides):
         elif name in clamped:
             value = max(0, value)
         expected.append(value)
+    fitting = cdr_record(flow_no=99)
 
-    assert cdr_store._cdr_values(7, record, str) == tuple(expected)
+    assert cdr_store._cdr_rows(7, [record], str) == [tuple(expected)]
+    assert cdr_store._cdr_rows(7, [fitting, record], str)[1] == tuple(expected)
+    rows = cdr_store._cdr_rows(7, [record], cdr_store._unchanged)
+    assert [str(v) if isinstance(v, datetime) else v for v in rows[0]] == expected
