@@ -452,18 +452,31 @@ def test_fetched_ahead_keeps_order_and_asks_one_at_a_time():
     assert most == 1
 
 
-def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due():
+@pytest.mark.parametrize(
+    ("stages", "expected"),
+    [
+        pytest.param(lambda fetch: vos.fetched_ahead(fetch, range(5)), [0, 1], id="one stage"),
+        pytest.param(
+            lambda fetch: vos.fetched_ahead(
+                lambda item: item * 10, vos.fetched_ahead(fetch, range(5))
+            ),
+            [0, 10],
+            id="error in the first of two stages",
+        ),
+    ],
+)
+def test_fetched_ahead_raises_the_fetch_error_where_its_result_is_due(stages, expected):
     def fetch(item: int) -> int:
         if item == 2:
-            raise VosUnavailable("GetCustomer", "no answer")
+            raise VosUnavailable("GetCdr", "no answer")
         return item
 
     seen = []
     with pytest.raises(VosUnavailable):
-        for result in vos.fetched_ahead(fetch, range(5)):
+        for result in stages(fetch):
             seen.append(result)
 
-    assert seen == [0, 1]
+    assert seen == expected
 
 
 def test_fetched_ahead_stages_keep_order_and_overlap():
@@ -514,20 +527,6 @@ def test_a_caller_stopping_early_stops_every_stage():
 
     assert not any(t.name == "vos-ahead" for t in threading.enumerate())
     assert len(fetched) < 10
-
-
-def test_a_fetch_error_of_the_first_stage_is_raised_where_its_result_is_due():
-    def fetch(item: int) -> int:
-        if item == 2:
-            raise VosUnavailable("GetCdr", "no answer")
-        return item
-
-    seen = []
-    with pytest.raises(VosUnavailable):
-        for result in vos.fetched_ahead(lambda item: item * 10, vos.fetched_ahead(fetch, range(5))):
-            seen.append(result)
-
-    assert seen == [0, 10]
 
 
 @pytest.mark.parametrize(
