@@ -1,11 +1,13 @@
-"""Storing call records: plain rows by natural key (COPY on PostgreSQL, executemany elsewhere)."""
+"""Storing call records: plain rows by natural key (COPY on PostgreSQL, many-row INSERTs on
+SQLite, the ORM elsewhere)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import chain
-from operator import attrgetter, itemgetter
+from functools import lru_cache
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +21,8 @@ from .cdr_rollups import rollup_upsert_sql, rollups_touch
 
 # Rows a transaction: one GetCdr answer of 100 accounts for a week is about 11,000.
 CDR_INSERT_BATCH = 20000
+# SQLite: rows an INSERT statement at most (each row is 32 parameters).
+SQLITE_ROWS_PER_STATEMENT = 2048
 
 
 # Cdr fields written by `cdrs_store`, in the order of a row of `_cdr_rows`: a CdrRecord's
@@ -54,26 +58,24 @@ def _fitted(record: CdrRecord) -> CdrRecord:
 
 
 def _cdr_rows(
-    server_id: int, records: Sequence[CdrRecord], adapt: Callable[[datetime], Any]
+    server_id: int,
+    records: Sequence[CdrRecord],
+    adapt: Callable[[Sequence[datetime]], Sequence[Any]],
 ) -> list[tuple]:
     """The records as Cdr column values, in the order of _CDR_FIELDS (the fee a Decimal: both
-    drivers store it as the ORM does). The key is each record's as VOS sent it."""
+    drivers store it as the ORM does). The key is each record's as VOS sent it. ``adapt``
+    turns a column of times into what the connection stores (`_datetime_adapter`)."""
     keys = [record.natural_key for record in records]
     if not _all_fit(records):
         records = [_fitted(record) for record in records]
     if adapt is _unchanged:
         return [(*record, key, server_id) for record, key in zip(records, keys, strict=True)]
-    return [
-        (
-            *record[:_START],
-            adapt(record[_START]),
-            adapt(record[_STOP]),
-            *record[_STOP + 1 :],
-            key,
-            server_id,
-        )
-        for record, key in zip(records, keys, strict=True)
-    ]
+    if not records:
+        return []
+    # Column by column: the times of the batch adapted at once, the rows zipped back in C.
+    columns: list[Sequence[Any]] = list(zip(*records, strict=True))
+    columns[_START], columns[_STOP] = adapt(columns[_START]), adapt(columns[_STOP])
+    return list(zip(*columns, keys, repeat(server_id, len(keys)), strict=True))
 
 
 def _first_of_each_key(values: list[tuple]) -> list[tuple]:
@@ -86,26 +88,36 @@ def _first_of_each_key(values: list[tuple]) -> list[tuple]:
     return list(unique.values())
 
 
-def _unchanged(value: Any) -> Any:
-    return value
+def _unchanged(values: Any) -> Any:
+    return values
 
 
-def _sqlite_utc_text(moment: datetime) -> Any:
-    """The text Django's SQLite adapter stores for ``moment`` on a connection in UTC
-    (``str()`` of the naive UTC time: 'YYYY-MM-DD HH:MM:SS[.ffffff]'), without its
-    per-call settings and zone lookups. Decoded times are in UTC already."""
-    if moment.tzinfo is UTC:
-        return str(moment)[:-6]  # without "+00:00"
-    return connection.ops.adapt_datetimefield_value(moment)
+_tzinfo_of = attrgetter("tzinfo")
+_without_utc_offset = methodcaller("removesuffix", "+00:00")
 
 
-def _datetime_adapter() -> Callable[[datetime], Any]:
-    """How this connection takes a DateTimeField value in raw SQL, as the ORM stores it."""
+def _sqlite_utc_texts(moments: Sequence[datetime]) -> list[Any]:
+    """The texts Django's SQLite adapter stores for ``moments`` on a connection in UTC
+    (``str()`` of the naive UTC time: 'YYYY-MM-DD HH:MM:SS[.ffffff]'), without its per-value
+    settings and zone lookups: for a column of decoded times, all in UTC already, in C-level
+    passes with no Python call a value."""
+    if set(map(_tzinfo_of, moments)) == {UTC}:
+        return list(map(_without_utc_offset, map(str, moments)))
+    return list(map(connection.ops.adapt_datetimefield_value, moments))
+
+
+def _adapted_each(moments: Sequence[datetime]) -> list[Any]:
+    return list(map(connection.ops.adapt_datetimefield_value, moments))
+
+
+def _datetime_adapter() -> Callable[[Sequence[datetime]], Sequence[Any]]:
+    """How this connection takes a column of DateTimeField values in raw SQL, as the ORM
+    stores each."""
     if connection.vendor == "postgresql":
         return _unchanged  # psycopg adapts the aware datetime itself
     if connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone is UTC:
-        return _sqlite_utc_text
-    return connection.ops.adapt_datetimefield_value
+        return _sqlite_utc_texts
+    return _adapted_each
 
 
 def _sql_names(model, fields: Sequence[str]) -> tuple[str, str]:
@@ -129,6 +141,30 @@ def _last_calls_sql(source: str, where: str = "TRUE") -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def _sqlite_insert_sql(table: str, columns: str, rows: int) -> str:
+    """INSERT of ``rows`` rows of _CDR_FIELDS, skipping stored keys, in qmark style."""
+    row = "(" + ",".join("?" * len(_CDR_FIELDS)) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES {','.join([row] * rows)} ON CONFLICT DO NOTHING"
+
+
+def _sqlite_statement_sizes(count: int) -> list[int]:
+    """Rows a statement for ``count`` rows: as many as fit SQLITE_ROWS_PER_STATEMENT and this
+    connection's parameter limit (32,766 since SQLite 3.32, more where it was built so),
+    always a power of two, so that the statements sqlite3 keeps prepared (one per distinct
+    text, up to 128, each a few MB at this size) are a dozen, whatever the batches' sizes."""
+    import sqlite3
+
+    getlimit = getattr(connection.connection, "getlimit", None)
+    limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit else 999
+    most = min(limit // len(_CDR_FIELDS), SQLITE_ROWS_PER_STATEMENT)
+    most = 1 << max(0, most.bit_length() - 1)
+    sizes = [most] * (count // most)
+    rest = count % most
+    sizes += [1 << bit for bit in reversed(range(rest.bit_length())) if rest >> bit & 1]
+    return sizes
+
+
 def _cdrs_insert(cursor, server_id: int, values: list[tuple]) -> int:
     """SQLite: the rows straight into the call table, skipping stored keys, then the rows
     just inserted (ids above the largest before the insert) added to the rollups and to their
@@ -139,14 +175,23 @@ def _cdrs_insert(cursor, server_id: int, values: list[tuple]) -> int:
     id and the insert; under a deferred BEGIN, a writer in between makes the insert fail
     with SQLITE_BUSY instead of being counted. Ids only grow (AUTOINCREMENT).
     """
+    import sqlite3
+
     table, columns = _sql_names(Cdr, _CDR_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_CDR_FIELDS))
     cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}", [])
     (before,) = cursor.fetchone()
-    cursor.executemany(
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING", values
-    )
-    added = cursor.rowcount  # sqlite3 sums an executemany's changes; a skipped key adds none
+    added = start = 0
+    # Many rows a statement, not executemany: sqlite3 frees and takes the GIL again around
+    # each statement's step, and with the fetching thread busy beside it each take waits
+    # for that thread's turn to end (docs/PERFORMANCE.md, "eighth round"). The statements
+    # are in sqlite3's own qmark style and go to its cursor directly: Django's wrapper
+    # would rewrite each of their 65,536 placeholders on every call.
+    with connection.wrap_database_errors:
+        for size in _sqlite_statement_sizes(len(values)):
+            params = list(chain.from_iterable(values[start : start + size]))
+            sqlite3.Cursor.execute(cursor.cursor, _sqlite_insert_sql(table, columns, size), params)
+            start += size
+            added += cursor.cursor.rowcount  # rows it inserted; a skipped key adds none
     if added:
         cursor.execute(rollup_upsert_sql(table, "id > %s"), [before])
         cursor.execute(_last_calls_sql(table, "id > %s"), [before, server_id])

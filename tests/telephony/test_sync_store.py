@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -139,9 +140,12 @@ def test_row_times_are_what_the_orm_stores(moment):
     """The ingest's raw-SQL time values are the ORM's own (SQLite: its UTC text)."""
     adapt = cdr_store._datetime_adapter()
     if connection.vendor == "postgresql":
-        assert adapt(moment) is moment
+        assert adapt([moment])[0] is moment
     else:
-        assert adapt(moment) == connection.ops.adapt_datetimefield_value(moment)
+        assert list(adapt([moment])) == [connection.ops.adapt_datetimefield_value(moment)]
+        # A column of UTC times with one in another zone: each as the ORM stores it.
+        column = [START, moment, START.replace(microsecond=0)]
+        assert list(adapt(column)) == list(map(connection.ops.adapt_datetimefield_value, column))
 
 
 def test_stored_times_order_and_filter_as_orm_written_ones(server):
@@ -563,7 +567,41 @@ def test_a_row_holds_each_column_of_its_record_by_name(overrides):
         expected.append(value)
     fitting = cdr_record(flow_no=99)
 
-    assert cdr_store._cdr_rows(7, [record], str) == [tuple(expected)]
-    assert cdr_store._cdr_rows(7, [fitting, record], str)[1] == tuple(expected)
+    texts = partial(map, str)
+    assert cdr_store._cdr_rows(7, [record], texts) == [tuple(expected)]
+    assert cdr_store._cdr_rows(7, [fitting, record], texts)[1] == tuple(expected)
     rows = cdr_store._cdr_rows(7, [record], cdr_store._unchanged)
     assert [str(v) if isinstance(v, datetime) else v for v in rows[0]] == expected
+
+
+@pytest.mark.parametrize("count", [0, 1, 64, 300])
+def test_statement_sizes_are_powers_of_two_that_add_up(count, monkeypatch):
+    """A batch is split into statements of a dozen sizes at most, whatever its length."""
+    monkeypatch.setattr(cdr_store, "SQLITE_ROWS_PER_STATEMENT", 100)
+    with connection.cursor():  # the connection's own parameter limit is read
+        sizes = cdr_store._sqlite_statement_sizes(count)
+
+    assert sum(sizes) == count
+    assert all(size & (size - 1) == 0 and size <= 64 for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_a_batch_of_many_statements_stores_and_counts_each_row_once(server, monkeypatch):
+    """Rows of one batch spread over statements of several sizes, some of them holding keys
+    stored before: every new row is stored once and counted once, into the rollups too."""
+    monkeypatch.setattr(cdr_store, "SQLITE_ROWS_PER_STATEMENT", 64)
+    records = [
+        cdr_record(start=START + timedelta(minutes=n), stop=START + timedelta(minutes=n), flow_no=n)
+        for n in range(300)
+    ]
+    stored_before = records[::3]
+
+    assert cdr_store.cdrs_store(server=server, records=stored_before) == len(stored_before)
+    assert cdr_store.cdrs_store(server=server, records=records) == 300 - len(stored_before)
+    assert cdr_store.cdrs_store(server=server, records=records) == 0
+
+    assert Cdr.objects.filter(server=server).count() == 300
+    assert set(Cdr.objects.values_list("natural_key", flat=True)) == {
+        record.natural_key for record in records
+    }
+    assert CdrRollup.objects.filter(server=server).aggregate(n=Sum("calls"))["n"] == 300
