@@ -103,10 +103,11 @@ def _sqlite_utc_texts(moments: Sequence[datetime]) -> list[Any]:
     passes with no Python call a value."""
     if set(map(_tzinfo_of, moments)) == {UTC}:
         return list(map(_without_utc_offset, map(str, moments)))
-    return list(map(connection.ops.adapt_datetimefield_value, moments))
+    return _adapted_each(moments)
 
 
 def _adapted_each(moments: Sequence[datetime]) -> list[Any]:
+    """Each of ``moments`` through Django's own adapter."""
     return list(map(connection.ops.adapt_datetimefield_value, moments))
 
 
