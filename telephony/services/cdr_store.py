@@ -149,6 +149,14 @@ def _sqlite_insert_sql(table: str, columns: str, rows: int) -> str:
     return f"INSERT INTO {table} ({columns}) VALUES {','.join([row] * rows)} ON CONFLICT DO NOTHING"
 
 
+def _sqlite_rollup_sql(table: str) -> str:
+    """The rollups' upsert of the rows with ids above its one parameter. NOT INDEXED: they are
+    read by the range of their ids (the rowid). Left to itself, SQLite's planner reads the
+    whole covering index (server, account, -start) instead, to group by account without a
+    sort: every stored call, for each batch (docs/PERFORMANCE.md, "tenth round")."""
+    return rollup_upsert_sql(f"{table} NOT INDEXED", "id > %s")
+
+
 def _sqlite_statement_sizes(count: int) -> list[int]:
     """Rows a statement for ``count`` rows: as many as fit SQLITE_ROWS_PER_STATEMENT and this
     connection's parameter limit (32,766 since SQLite 3.32, more where it was built so),
@@ -194,7 +202,7 @@ def _cdrs_insert(cursor, server_id: int, values: list[tuple]) -> int:
             start += size
             added += cursor.cursor.rowcount  # rows it inserted; a skipped key adds none
     if added:
-        cursor.execute(rollup_upsert_sql(table, "id > %s"), [before])
+        cursor.execute(_sqlite_rollup_sql(table), [before])
         cursor.execute(_last_calls_sql(table, "id > %s"), [before, server_id])
     return added
 
